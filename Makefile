@@ -1,0 +1,47 @@
+# flask_sockevents — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint bench bench-bus system-deps node-deps clean
+
+# The virtualenv with the package (editable) and everything the tests need.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
+	touch $@
+
+# Debian packages the integration tests use: headless Chromium and its driver.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+# The official Socket.IO JavaScript client for the chat example, from npm.
+examples/chat/node_modules/.installed: examples/chat/package.json
+	cd examples/chat && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: examples/chat/node_modules/.installed
+
+run: $(VENV)/.installed node-deps
+	$(PY) examples/chat/app.py --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check flask_sockevents tests examples bench
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.installed system-deps node-deps lint
+	$(PY) -m pytest
+
+bench-bus: $(VENV)/.installed
+	$(PY) bench/bus.py
+
+clean:
+	rm -rf $(VENV) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
