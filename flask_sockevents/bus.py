@@ -1,0 +1,287 @@
+"""The bus: where each :class:`Event` meets its guards, its handler and its listeners.
+
+:meth:`Bus.publish` is the whole path of one event, in order:
+
+1. ``event_received`` is sent;
+2. a client event with a reserved or malformed name is rejected;
+3. the guards run in registration order (not for disconnects); the first that
+   returns ``False`` or raises :class:`Reject` rejects the event;
+4. the handler runs; its return value is the ack. If it raises, the error
+   handlers answer (``on_error(namespace)``, then ``on_error_default``, then a
+   class-based namespace's ``error``);
+5. the listeners run with the finished event, each isolated from the others;
+6. the outcome's signal is sent (``event_handled``, ``event_unhandled``,
+   ``event_rejected`` or ``event_failed``), then ``client_connected`` or
+   ``client_disconnected`` for the lifecycle.
+
+The bus knows nothing of Flask or the network: the extension pushes the
+Flask context around :meth:`Bus.publish` and sends the answer it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from socketio.exceptions import ConnectionRefusedError as SocketIOConnectionRefused
+
+from . import signals
+from .event import Event, EventKind, Outcome
+from .exceptions import Reject
+from .router import HandlerCall, Kind, Resolution, Router
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_NAME_LENGTH",
+    "RESERVED_EVENT_NAMES",
+    "Bus",
+    "check_event_name",
+]
+
+logger = logging.getLogger("flask_sockevents")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ErrorHandler = Callable[[BaseException], Any]
+
+RESERVED_EVENT_NAMES = frozenset({"connect", "disconnect", "connect_error", "error"})
+DEFAULT_MAX_EVENT_NAME_LENGTH = 256
+CONNECTION_REFUSED = "Connection rejected by server"
+_MAX_DISTINCT_REASONS = 100
+
+_OUTCOME_SIGNALS = {
+    Outcome.HANDLED: signals.event_handled,
+    Outcome.UNHANDLED: signals.event_unhandled,
+    Outcome.REJECTED: signals.event_rejected,
+    Outcome.FAILED: signals.event_failed,
+}
+
+
+def check_event_name(name: object, max_length: int = DEFAULT_MAX_EVENT_NAME_LENGTH) -> str | None:
+    """Return why a client event name is refused, or ``None`` if it is fine.
+
+    A name must be a non-empty string of at most ``max_length`` characters and
+    must not be one of :data:`RESERVED_EVENT_NAMES`, which only the server may
+    produce.
+    """
+    if type(name) is not str:
+        return f"event name must be a string, not {type(name).__name__}"
+    if not name:
+        return "event name must not be empty"
+    if len(name) > max_length:
+        return f"event name longer than {max_length} characters"
+    if name in RESERVED_EVENT_NAMES:
+        return f"reserved event name {name!r}"
+    return None
+
+
+class Bus:
+    """Routes and publishes events: the core of flask_sockevents, with no Flask in it.
+
+    :param max_event_name_length: longer client event names are rejected.
+    :param cache_size: how many concrete ``(namespace, event)`` resolutions the
+        router keeps.
+
+    ``counts`` tallies events by ``"received"`` and by outcome; ``rejections``
+    tallies rejections by reason (at most 100 distinct reasons, the rest under
+    ``"other"``); ``listener_errors`` counts listeners and signal receivers
+    that raised.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_event_name_length: int = DEFAULT_MAX_EVENT_NAME_LENGTH,
+        cache_size: int = 4096,
+    ) -> None:
+        self.router = Router(cache_size=cache_size)
+        self.max_event_name_length = max_event_name_length
+        self.error_handlers: dict[str, ErrorHandler] = {}
+        self.default_error_handler: ErrorHandler | None = None
+        self.namespace_error_handlers: dict[str, ErrorHandler] = {}
+        self.counts: Counter[str] = Counter()
+        self.rejections: Counter[str] = Counter()
+        self.listener_errors = 0
+
+    @property
+    def sender(self) -> Any:
+        """The sender of every signal the bus sends (the Flask app)."""
+        return self.router.sender
+
+    @sender.setter
+    def sender(self, sender: Any) -> None:
+        self.router.sender = sender
+        self.router._routing_changed()
+
+    # -- subscribing -------------------------------------------------------
+
+    def on(self, event: str, namespace: str = "/", handler: F | None = None) -> Any:
+        """Register the handler of ``event`` in ``namespace`` (decorator if ``handler`` is omitted).
+
+        The handler is called with the event's arguments (with the concrete
+        event name first when ``event`` is a pattern); ``connect`` handlers get
+        ``auth`` and ``disconnect`` handlers get ``reason`` if they take an
+        argument. Its return value is the acknowledgement.
+        """
+        if handler is None:
+            return lambda fn: self.on(event, namespace, fn)
+        self.router.add_handler(event, namespace, handler)
+        return handler
+
+    def listen(self, event: str = "*", namespace: str = "/", listener: F | None = None) -> Any:
+        """Register a listener ``listener(event: Event)`` (decorator if ``listener`` is omitted).
+
+        Listeners see every matching event once dispatch is over, whatever its
+        outcome, and are held strongly.
+        """
+        if listener is None:
+            return lambda fn: self.listen(event, namespace, fn)
+        self.router.add_listener(event, namespace, listener)
+        return listener
+
+    def guard(self, event: str = "*", namespace: str = "/", guard: F | None = None) -> Any:
+        """Register a guard ``guard(event: Event)`` (decorator if ``guard`` is omitted).
+
+        A guard vetoes the event (or the connection, for a connect) by
+        returning ``False`` or raising :class:`Reject`. A guard that raises
+        anything else rejects the event too: guards fail closed.
+        """
+        if guard is None:
+            return lambda fn: self.guard(event, namespace, fn)
+        self.router.add_guard(event, namespace, guard)
+        return guard
+
+    def remove(
+        self,
+        fn: Callable[..., Any],
+        kind: Kind | None = None,
+        event: str | None = None,
+        namespace: str | None = None,
+    ) -> int:
+        """Unsubscribe ``fn``; see :meth:`Router.remove`. Returns how many were removed."""
+        return self.router.remove(fn, kind, event, namespace)
+
+    # -- publishing --------------------------------------------------------
+
+    def publish(self, event: Event, rejection: str | None = None) -> Event:
+        """Dispatch ``event`` to its subscribers and return it finished.
+
+        :param event: the event as received.
+        :param rejection: a reason decided before the bus (e.g. a malformed
+            packet or an unknown namespace); the event is then rejected with it
+            without reaching guards or handler, but listeners still see it.
+        :return: the event with its outcome, reason, duration and ack.
+        """
+        self.counts["received"] += 1
+        sender = self.router.sender
+        if signals.event_received.receivers:
+            self.listener_errors += signals.publish(signals.event_received, sender, event)
+        resolution = self.router.resolve(event.namespace, event.name)
+        if rejection is None and event.kind is EventKind.EVENT:
+            rejection = check_event_name(event.name, self.max_event_name_length)
+        if rejection is None:
+            finished = self._dispatch(event, resolution)
+        else:
+            finished = self._rejected(event, rejection)
+        self._notify(finished, resolution, sender)
+        return finished
+
+    def _dispatch(self, event: Event, resolution: Resolution) -> Event:
+        kind = event.kind
+        if kind is not EventKind.DISCONNECT:
+            for guard in resolution.guards:
+                try:
+                    verdict = guard(event)
+                except Reject as exc:
+                    return self._rejected(event, exc.reason, exc)
+                except Exception as exc:
+                    logger.exception("guard %r raised on %r", guard, event)
+                    return self._rejected(event, f"guard error: {type(exc).__name__}", exc)
+                if verdict is False:
+                    return self._rejected(event, "rejected by guard")
+        handler = resolution.handler
+        if handler is None:
+            return event.finished(Outcome.UNHANDLED)
+        try:
+            ack = handler.fn(*_handler_args(event, handler))
+        except Reject as exc:
+            return self._rejected(event, exc.reason, exc)
+        except (SocketIOConnectionRefused, ConnectionRefusedError) as exc:
+            if kind is not EventKind.CONNECT:
+                return self._failed(event, exc, handler)
+            payload = getattr(exc, "error_args", None) or {
+                "message": "Connection refused by server"
+            }
+            return self._rejected(event, str(payload.get("message")), exc, payload)
+        except Exception as exc:
+            return self._failed(event, exc, handler)
+        if ack is False and kind is EventKind.CONNECT:
+            return self._rejected(event, CONNECTION_REFUSED)
+        return event.finished(Outcome.HANDLED, ack=ack, replied=True)
+
+    def _rejected(
+        self,
+        event: Event,
+        reason: str,
+        error: BaseException | None = None,
+        payload: Any = None,
+    ) -> Event:
+        if payload is None and event.kind is EventKind.CONNECT:
+            payload = error.error_args if isinstance(error, Reject) else {"message": reason}
+        rejections = self.rejections
+        if reason not in rejections and len(rejections) >= _MAX_DISTINCT_REASONS:
+            rejections["other"] += 1
+        else:
+            rejections[reason] += 1
+        return event.finished(Outcome.REJECTED, reason=reason, error=error, ack=payload)
+
+    def _failed(self, event: Event, error: Exception, handler: HandlerCall) -> Event:
+        reason = f"{type(error).__name__}: {error}"
+        error_handler = self._error_handler_for(event.namespace, handler.route.namespace)
+        if error_handler is None:
+            logger.error("handler %r failed on %r", handler.fn, event, exc_info=error)
+            return event.finished(Outcome.FAILED, reason=reason, error=error)
+        try:
+            ack = error_handler(error)
+        except Exception:
+            logger.exception("error handler %r raised on %r", error_handler, event)
+            return event.finished(Outcome.FAILED, reason=reason, error=error)
+        return event.finished(Outcome.FAILED, reason=reason, error=error, ack=ack, replied=True)
+
+    def _error_handler_for(self, namespace: str, pattern: str) -> ErrorHandler | None:
+        handlers = self.error_handlers
+        found = handlers.get(namespace) or handlers.get(pattern) or self.default_error_handler
+        if found is None:
+            found = self.namespace_error_handlers.get(namespace) or (
+                self.namespace_error_handlers.get(pattern)
+            )
+        return found
+
+    def _notify(self, event: Event, resolution: Resolution, sender: Any) -> None:
+        self.counts[event.outcome.value] += 1  # type: ignore[union-attr]
+        for listener in resolution.listeners:
+            try:
+                listener(event)
+            except Exception:
+                self.listener_errors += 1
+                logger.exception("listener %r raised on %r", listener, event)
+        signal = _OUTCOME_SIGNALS[event.outcome]  # type: ignore[index]
+        if signal.receivers:
+            self.listener_errors += signals.publish(signal, sender, event)
+        if event.kind is EventKind.CONNECT:
+            if accepted(event):
+                self.listener_errors += signals.publish(signals.client_connected, sender, event)
+        elif event.kind is EventKind.DISCONNECT:
+            self.listener_errors += signals.publish(signals.client_disconnected, sender, event)
+
+
+def _handler_args(event: Event, handler: HandlerCall) -> tuple[Any, ...]:
+    if event.kind is EventKind.EVENT:
+        return (event.name, *event.args) if handler.prepend_name else event.args
+    capacity = handler.capacity
+    return event.args if capacity is None else event.args[:capacity]
+
+
+def accepted(event: Event) -> bool:
+    """True when a connect event let the client in."""
+    return event.outcome is Outcome.HANDLED or event.outcome is Outcome.UNHANDLED

@@ -1,0 +1,175 @@
+"""The :class:`Event` record: one Socket.IO packet as the bus sees it.
+
+Every connect, event and disconnect that reaches the server becomes one
+immutable ``Event``. The bus publishes it twice: as received (``outcome`` is
+``None``) and, once dispatch is over, as finished, with its outcome, reason,
+duration and acknowledgement filled in by :meth:`Event.finished`.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any, NamedTuple
+
+__all__ = ["Event", "EventKind", "Outcome"]
+
+
+class EventKind(str, enum.Enum):
+    """What a packet is: a client's connect, event or disconnect, or a server emit."""
+
+    CONNECT = "connect"
+    EVENT = "event"
+    DISCONNECT = "disconnect"
+    EMIT = "emit"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Outcome(str, enum.Enum):
+    """How dispatch of an :class:`Event` ended.
+
+    ``HANDLED``: a handler ran and returned (its value is the ack).
+    ``UNHANDLED``: no handler route matched.
+    ``REJECTED``: the event never reached a handler: its name was reserved or
+    malformed, a guard vetoed it, or a connect was refused.
+    ``FAILED``: the handler raised; the error handlers may still have answered.
+    """
+
+    HANDLED = "handled"
+    UNHANDLED = "unhandled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class _EventFields(NamedTuple):
+    kind: EventKind
+    namespace: str
+    name: str
+    sid: str | None
+    args: tuple[Any, ...]
+    ack_requested: bool
+    received_at: float
+    remote_addr: str | None
+    size: int
+    to: Any
+    outcome: Outcome | None
+    reason: str | None
+    duration: float | None
+    ack: Any
+    replied: bool
+    error: BaseException | None
+
+
+_new_tuple = tuple.__new__
+_DISPATCH_FIELDS = 10  # fields up to and including ``to`` are set on receipt
+
+
+class Event(_EventFields):
+    """One connect, event or disconnect, as published on the bus.
+
+    :param kind: :class:`EventKind` of the packet.
+    :param namespace: the Socket.IO namespace, ``"/"`` by default.
+    :param name: the event name; ``"connect"`` and ``"disconnect"`` for the
+        lifecycle kinds. For a malformed name (not a string) it is the
+        ``repr`` of what the client sent, cut to 64 characters.
+    :param sid: the Socket.IO session id of the client in this namespace
+        (``None`` for a connect that was refused before a sid was assigned,
+        and for a server emit).
+    :param args: the event's arguments; ``(auth,)`` for a connect and
+        ``(reason,)`` for a disconnect.
+    :param ack_requested: whether the client asked for an acknowledgement.
+    :param received_at: :func:`time.monotonic` when the packet was received.
+    :param remote_addr: the client's address from the handshake, if known.
+    :param size: the size in bytes of the packet as received (0 if unknown).
+    :param to: for a server emit, its target (a sid, a room or a list of
+        them); ``None`` for a broadcast or a client's packet.
+    :param outcome: :class:`Outcome` once dispatched, ``None`` before.
+    :param reason: why the event was rejected or failed.
+    :param duration: seconds from receipt to the end of dispatch: the wait in
+        the connection's queue, guards, handler and error handlers.
+    :param ack: the acknowledgement value (the handler's return value), or for
+        a refused connect the connect-error payload sent to the client.
+    :param replied: whether a handler or error handler produced ``ack``.
+    :param error: the exception a handler raised, for ``FAILED`` events.
+
+    A tuple underneath (immutable, no ``__dict__``), so building one on every
+    packet stays cheap.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        kind: EventKind,
+        namespace: str,
+        name: str,
+        sid: str | None = None,
+        args: tuple[Any, ...] = (),
+        ack_requested: bool = False,
+        received_at: float | None = None,
+        remote_addr: str | None = None,
+        size: int = 0,
+        to: Any = None,
+        outcome: Outcome | None = None,
+        reason: str | None = None,
+        duration: float | None = None,
+        ack: Any = None,
+        replied: bool = False,
+        error: BaseException | None = None,
+    ) -> Event:
+        if received_at is None:
+            received_at = time.monotonic()
+        return _new_tuple(
+            cls,
+            (
+                kind, namespace, name, sid, args, ack_requested, received_at,
+                remote_addr, size, to, outcome, reason, duration, ack, replied, error,
+            ),
+        )  # fmt: skip
+
+    @property
+    def is_connect(self) -> bool:
+        """True for a connect."""
+        return self.kind is EventKind.CONNECT
+
+    @property
+    def is_disconnect(self) -> bool:
+        """True for a disconnect."""
+        return self.kind is EventKind.DISCONNECT
+
+    @property
+    def dispatched(self) -> bool:
+        """True once the event carries an outcome."""
+        return self.outcome is not None
+
+    def finished(
+        self,
+        outcome: Outcome,
+        *,
+        reason: str | None = None,
+        ack: Any = None,
+        replied: bool = False,
+        error: BaseException | None = None,
+        duration: float | None = None,
+    ) -> Event:
+        """Return a copy of this event with its dispatch result filled in.
+
+        ``duration`` defaults to the time since :attr:`received_at`.
+        """
+        if duration is None:
+            duration = time.monotonic() - self.received_at
+        return _new_tuple(
+            type(self),
+            (*self[:_DISPATCH_FIELDS], outcome, reason, duration, ack, replied, error),
+        )
+
+    def __repr__(self) -> str:
+        status = f" {self.outcome.value}" if self.outcome is not None else ""
+        if self.reason:
+            status += f" ({self.reason})"
+        return f"<Event {self.kind.value} {self.name!r} {self.namespace} sid={self.sid}{status}>"

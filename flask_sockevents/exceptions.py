@@ -1,0 +1,58 @@
+"""Exceptions a subscriber raises to steer dispatch, and the errors we raise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ConnectionRefusedError", "Reject", "RoutingError", "SockEventsError"]
+
+
+class SockEventsError(Exception):
+    """Base class of the errors flask_sockevents raises."""
+
+
+class RoutingError(SockEventsError, ValueError):
+    """A route was declared with an invalid event or namespace pattern."""
+
+
+class Reject(SockEventsError):
+    """Veto an event or a connection, with a reason the client is told.
+
+    Raise it from a guard (or a handler) to stop the event before, or instead
+    of, its handler. For a connect, the client receives the protocol's connect
+    error with ``{"message": reason}``, plus ``"data"`` when ``data`` is given.
+
+    :param reason: a short text saying why, e.g. ``"rate limited"``.
+    :param data: optional JSON-serialisable details for a refused connect.
+    :param disconnect: also disconnect the client from the namespace once the
+        rejection is published (for sustained abuse).
+
+    Example::
+
+        @sockevents.guard("*")
+        def members_only(event):
+            if not current_user.is_authenticated:
+                raise Reject("login required")
+    """
+
+    def __init__(
+        self, reason: str = "rejected", data: Any = None, *, disconnect: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.data = data
+        self.disconnect = disconnect
+
+    @property
+    def error_args(self) -> dict[str, Any]:
+        """The payload of the connect error sent to the client."""
+        payload: dict[str, Any] = {"message": self.reason}
+        if self.data is not None:
+            payload["data"] = self.data
+        return payload
+
+
+# The class python-socketio and Flask-SocketIO apps already raise from a
+# connect handler; re-exported so ``from flask_sockevents import
+# ConnectionRefusedError`` works unchanged.
+from socketio.exceptions import ConnectionRefusedError  # noqa: E402

@@ -1,0 +1,333 @@
+"""The routing table and its cached resolver.
+
+The table holds three kinds of subscriber on the same routes:
+
+- **handlers** answer: exactly one runs for an event, the one on the most
+  specific matching route (see :class:`~flask_sockevents.routes.Route`); ties
+  go to the earlier registration. A second handler on the very same route
+  replaces the first, as in Flask-SocketIO;
+- **guards** decide: every matching guard runs, once, in registration order;
+- **listeners** observe: the receivers of every matching route signal run,
+  once each, in registration order, even when several of their routes match.
+
+Resolving a concrete ``(namespace, event)`` scans the table once; the answer is
+cached until a route is added or removed, so dispatch costs the same with one
+route or ten thousand.
+
+``connect`` and ``disconnect`` are routed like any event for guards and
+listeners, so ``listen("*", namespace="*")`` sees them. A *handler* for them must
+name them exactly: a catch-all ``on("*")`` keeps its Flask-SocketIO meaning and
+never answers a connect.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import itertools
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, NamedTuple
+
+from .event import Event
+from .routes import Route
+
+__all__ = ["LIFECYCLE_NAMES", "HandlerCall", "Kind", "Resolution", "Router"]
+
+LIFECYCLE_NAMES = frozenset({"connect", "disconnect"})
+
+Listener = Callable[[Event], Any]
+Guard = Callable[[Event], Any]
+
+
+class Kind(str, enum.Enum):
+    """The three kinds of subscriber."""
+
+    HANDLER = "handler"
+    GUARD = "guard"
+    LISTENER = "listener"
+
+
+class HandlerCall(NamedTuple):
+    """A resolved handler and how to call it.
+
+    :param fn: the handler.
+    :param route: the route it was registered on.
+    :param prepend_name: pass the concrete event name first (pattern routes).
+    :param capacity: how many positional arguments it takes (``None``: any).
+    :param seq: its registration order.
+    """
+
+    fn: Callable[..., Any]
+    route: Route
+    prepend_name: bool
+    capacity: int | None
+    seq: int
+
+
+class Resolution(NamedTuple):
+    """Everything that subscribes to one concrete ``(namespace, event)``."""
+
+    handler: HandlerCall | None
+    guards: tuple[Guard, ...]
+    listeners: tuple[Listener, ...]
+
+
+class _Listener:
+    """Adapts a bus listener ``fn(event)`` to a blinker receiver ``(sender, event=)``."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Listener) -> None:
+        self.fn = fn
+
+    def __call__(self, sender: Any, event: Event) -> Any:
+        return self.fn(event)
+
+    def __repr__(self) -> str:
+        return f"<listener {self.fn!r}>"
+
+
+class _Guard(NamedTuple):
+    fn: Guard
+    seq: int
+
+
+def positional_capacity(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` accepts (``None`` if unbounded or unknown)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return None
+        if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            count += 1
+    return count
+
+
+def _key(receiver: object) -> Hashable:
+    try:
+        hash(receiver)
+    except TypeError:
+        return id(receiver)
+    return receiver
+
+
+def _foreign_receiver(receiver: Callable[..., Any], sender: Any) -> Listener:
+    def call(event: Event) -> Any:
+        return receiver(sender, event=event)
+
+    call.__qualname__ = getattr(receiver, "__qualname__", repr(receiver))
+    return call
+
+
+class Router:
+    """The table of routes and subscribers, with a cached resolver.
+
+    :param cache_size: how many concrete ``(namespace, event)`` resolutions to
+        keep; the oldest is dropped beyond it, so a client inventing names
+        cannot grow memory.
+    """
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self.cache_size = cache_size
+        self.sender: Any = None
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._by_exact_event: dict[str, list[Route]] = {}
+        self._pattern_routes: list[Route] = []
+        self._handlers: dict[Route, HandlerCall] = {}
+        self._guards: dict[Route, list[_Guard]] = {}
+        self._listeners: dict[Hashable, _Listener] = {}
+        self._receiver_seq: dict[tuple[Route, Hashable], int] = {}
+        self._seq = itertools.count()
+        self._cache: dict[tuple[str, str], Resolution] = {}
+        self._namespace_cache: dict[str, bool] = {}
+
+    # -- the table ---------------------------------------------------------
+
+    def route(self, event: str, namespace: str = "/") -> Route:
+        """Return the route (and signal) for ``event`` in ``namespace``, creating it once."""
+        key = (event, namespace)
+        route = self._routes.get(key)
+        if route is None:
+            route = Route(event, namespace)
+            route._on_change = self._receivers_changed
+            self._routes[key] = route
+            if route.event_is_pattern:
+                self._pattern_routes.append(route)
+            else:
+                self._by_exact_event.setdefault(event, []).append(route)
+        return route
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route declared so far, in declaration order."""
+        return list(self._routes.values())
+
+    def add_handler(self, event: str, namespace: str, fn: Callable[..., Any]) -> Route:
+        """Make ``fn`` the handler of the route ``(event, namespace)``, replacing any other."""
+        route = self.route(event, namespace)
+        self._handlers[route] = HandlerCall(
+            fn=fn,
+            route=route,
+            prepend_name=route.event_is_pattern,
+            capacity=positional_capacity(fn),
+            seq=next(self._seq),
+        )
+        self._routing_changed()
+        return route
+
+    def add_guard(self, event: str, namespace: str, fn: Guard) -> Route:
+        """Add ``fn`` to the guards of the route ``(event, namespace)``."""
+        route = self.route(event, namespace)
+        self._guards.setdefault(route, []).append(_Guard(fn, next(self._seq)))
+        self._routing_changed()
+        return route
+
+    def add_listener(self, event: str, namespace: str, fn: Listener) -> Route:
+        """Connect ``fn`` (called as ``fn(event)``) to the signal of ``(event, namespace)``."""
+        route = self.route(event, namespace)
+        key = _key(fn)
+        adapter = self._listeners.get(key)
+        if adapter is None:
+            adapter = self._listeners[key] = _Listener(fn)
+        route.connect(adapter)
+        return route
+
+    def remove(
+        self,
+        fn: Callable[..., Any],
+        kind: Kind | None = None,
+        event: str | None = None,
+        namespace: str | None = None,
+    ) -> int:
+        """Remove ``fn`` as a subscriber.
+
+        :param kind: only subscriptions of this kind (default: all kinds).
+        :param event: only on routes with exactly this event pattern.
+        :param namespace: only on routes with exactly this namespace pattern.
+        :return: how many subscriptions were removed.
+        """
+        removed = 0
+        for route in self.routes:
+            if (event is not None and route.event != event) or (
+                namespace is not None and route.namespace != namespace
+            ):
+                continue
+            if kind in (None, Kind.HANDLER) and self._is_handler(route, fn):
+                del self._handlers[route]
+                removed += 1
+            if kind in (None, Kind.GUARD) and route in self._guards:
+                kept = [guard for guard in self._guards[route] if guard.fn != fn]
+                removed += len(self._guards[route]) - len(kept)
+                self._guards[route] = kept
+            if kind in (None, Kind.LISTENER):
+                adapter = self._listeners.get(_key(fn))
+                connected = len(route.receivers)
+                route.disconnect(adapter if adapter is not None else fn)
+                removed += connected - len(route.receivers)
+        self._routing_changed()
+        return removed
+
+    def _is_handler(self, route: Route, fn: Callable[..., Any]) -> bool:
+        call = self._handlers.get(route)
+        return call is not None and call.fn == fn
+
+    def _receivers_changed(self, route: Route, receiver: Any) -> None:
+        if receiver is not None:
+            self._receiver_seq.setdefault((route, _key(receiver)), next(self._seq))
+        else:
+            live = {_key(value) for value in route.receivers_for(self.sender)}
+            for key in [key for key in self._receiver_seq if key[0] is route]:
+                if key[1] not in live:
+                    del self._receiver_seq[key]
+        self._routing_changed()
+
+    def _routing_changed(self) -> None:
+        self._cache.clear()
+        self._namespace_cache.clear()
+
+    # -- queries -----------------------------------------------------------
+
+    def accepts_namespace(self, namespace: str) -> bool:
+        """True when some handler route's namespace pattern matches ``namespace``."""
+        accepted = self._namespace_cache.get(namespace)
+        if accepted is None:
+            accepted = any(route.matches_namespace(namespace) for route in self._handlers)
+            if len(self._namespace_cache) >= self.cache_size:
+                del self._namespace_cache[next(iter(self._namespace_cache))]
+            self._namespace_cache[namespace] = accepted
+        return accepted
+
+    def is_declared(self, event: str, namespace: str) -> bool:
+        """True when a route names ``event`` exactly in a namespace matching ``namespace``.
+
+        Metrics use it to keep label values bounded: names no route declares
+        are the ones a client can invent.
+        """
+        routes = self._by_exact_event.get(event, ())
+        return any(route.matches_namespace(namespace) for route in routes)
+
+    def resolve(self, namespace: str, event: str) -> Resolution:
+        """Return the handler, guards and listeners for a concrete ``(namespace, event)``."""
+        key = (namespace, event)
+        resolution = self._cache.get(key)
+        if resolution is None:
+            resolution = self._resolve(namespace, event)
+            if len(self._cache) >= self.cache_size:
+                del self._cache[next(iter(self._cache))]
+            self._cache[key] = resolution
+        return resolution
+
+    def _matching_routes(self, namespace: str, event: str) -> Iterable[Route]:
+        for route in self._by_exact_event.get(event, ()):
+            if route.matches_namespace(namespace):
+                yield route
+        for route in self._pattern_routes:
+            if route.matches_event(event) and route.matches_namespace(namespace):
+                yield route
+
+    def _resolve(self, namespace: str, event: str) -> Resolution:
+        handlers: list[HandlerCall] = []
+        guards: dict[Hashable, tuple[int, Guard]] = {}
+        listeners: dict[Hashable, tuple[int, Listener]] = {}
+        lifecycle = event in LIFECYCLE_NAMES
+        for route in self._matching_routes(namespace, event):
+            call = self._handlers.get(route)
+            if call is not None and not (lifecycle and route.event_is_pattern):
+                handlers.append(call)
+            for guard in self._guards.get(route, ()):
+                _keep_earliest(guards, _key(guard.fn), guard.seq, guard.fn)
+            for receiver in route.receivers_for(self.sender):
+                key = _key(receiver)
+                seq = self._receiver_seq.get((route, key), -1)
+                if isinstance(receiver, _Listener):
+                    _keep_earliest(listeners, key, seq, receiver.fn)
+                else:
+                    _keep_earliest(listeners, key, seq, _foreign_receiver(receiver, self.sender))
+        return Resolution(
+            handler=min(handlers, key=_handler_rank, default=None),
+            guards=_in_order(guards),
+            listeners=_in_order(listeners),
+        )
+
+
+def _handler_rank(call: HandlerCall) -> tuple[tuple[int, int], int]:
+    return call.route.specificity, call.seq
+
+
+def _in_order(subscribers: dict[Hashable, tuple[int, Any]]) -> tuple[Any, ...]:
+    return tuple(fn for _, fn in sorted(subscribers.values(), key=lambda item: item[0]))
+
+
+def _keep_earliest(
+    order: dict[Hashable, tuple[int, Any]], key: Hashable, seq: int, fn: Any
+) -> None:
+    known = order.get(key)
+    if known is None or seq < known[0]:
+        order[key] = (seq, fn)
