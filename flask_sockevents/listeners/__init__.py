@@ -1,0 +1,13 @@
+"""Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging.
+
+Each plugs in with one line (``AuditLog(path, sockevents)``,
+``Metrics(sockevents)``, ``LoggingListener(sockevents)``), sees every
+connect, event and disconnect, handled or not, and never raises into
+dispatch.
+"""
+
+from flask_sockevents.listeners.audit import AuditLog
+from flask_sockevents.listeners.logging import LoggingListener
+from flask_sockevents.listeners.metrics import Metrics
+
+__all__ = ["AuditLog", "LoggingListener", "Metrics"]
