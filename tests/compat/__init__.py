@@ -1,0 +1,1 @@
+"""Flask-SocketIO 5.x documented behaviour, as a specification of the drop-in API."""
