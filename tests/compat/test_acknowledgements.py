@@ -29,6 +29,21 @@ def test_returning_a_tuple_acks_with_multiple_arguments(app: Flask, socketio: So
     assert client.emit("my event", {}, callback=True) == ["one", 2]
 
 
+def test_returned_tuple_is_unpacked_into_the_ack_arguments(app: Flask, socketio: SocketIO) -> None:
+    @socketio.on("as tuple")
+    def as_tuple() -> tuple[str]:
+        return ("only",)
+
+    @socketio.on("as list")
+    def as_list() -> list[str]:
+        return ["only"]
+
+    client = socketio.test_client(app)
+
+    assert client.emit("as tuple", callback=True) == "only"
+    assert client.emit("as list", callback=True) == ["only"]
+
+
 def test_handler_returning_nothing_acks_without_arguments(app: Flask, socketio: SocketIO) -> None:
     @socketio.on("my event")
     def handle_my_custom_event(json: dict[str, Any]) -> None:
