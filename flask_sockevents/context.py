@@ -1,0 +1,131 @@
+"""Flask contexts around each event: ``request``, ``session``, ``g`` and ``current_app``.
+
+Every guard, handler and listener of an event runs inside a fresh Flask app
+context and a request context built from the connection's handshake environ,
+as in Flask-SocketIO: ``request.sid``, ``request.namespace`` and
+``request.event`` (``{"message": name, "args": args}``) are set, and
+:data:`current_event` is the :class:`~flask_sockevents.Event` itself.
+
+The request context is cheap: the URL adapter is built once per connection and
+URL matching is skipped (an event has no URL rule), so ``url_for`` works and
+``before_request`` hooks do not run, exactly as with Flask-SocketIO.
+
+Sessions: with ``manage_session=True`` (the default) each connection gets its
+own copy of the Flask session, taken at its first event; changes persist across
+its events but never reach the HTTP session. With ``manage_session=False``
+Flask's own session interface is used, so server-side sessions are shared with
+HTTP (a cookie session is read-only: the cookie cannot be rewritten over a
+websocket).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from flask import Flask, Request
+from flask.ctx import RequestContext
+from flask.sessions import SessionMixin
+from werkzeug.exceptions import HTTPException
+from werkzeug.local import LocalProxy
+
+if TYPE_CHECKING:
+    from .event import Event
+
+__all__ = ["EventContext", "ManagedSession", "current_event"]
+
+_SESSION_KEY = "flask_sockevents.session"
+_URL_ADAPTER_KEY = "flask_sockevents.url_adapter"
+_EVENT_ATTRIBUTE = "sockevent"
+_SESSION_IS_PROPERTY = isinstance(getattr(RequestContext, "session", None), property)
+
+
+class ManagedSession(dict[str, Any], SessionMixin):
+    """The per-connection session used when ``manage_session=True``."""
+
+
+def _current_event() -> Event:
+    from flask import request
+
+    try:
+        return cast("Event", getattr(request, _EVENT_ATTRIBUTE))
+    except (AttributeError, RuntimeError):
+        raise RuntimeError(
+            "current_event is only available while a Socket.IO event is dispatched"
+        ) from None
+
+
+#: The :class:`~flask_sockevents.Event` being dispatched (inside guards,
+#: handlers and listeners).
+current_event: Event = LocalProxy(_current_event)  # type: ignore[assignment]
+
+
+class _EventRequestContext(RequestContext):
+    """A request context for one event, without re-matching the handshake's URL."""
+
+    def __init__(self, app: Flask, request: Request, url_adapter: Any, session: Any) -> None:
+        self.app = app
+        self.request = request
+        self.url_adapter = url_adapter
+        self.flashes = None
+        self._after_request_functions = []
+        self._cv_tokens = []
+        if _SESSION_IS_PROPERTY:
+            self._session = session
+        else:  # Flask < 3.1 keeps the session in a plain attribute
+            self.session = session  # type: ignore[misc]
+
+    def match_request(self) -> None:
+        """An event has no URL rule: nothing to match."""
+
+
+class EventContext:
+    """Builds and pushes the Flask contexts in which one event is dispatched.
+
+    :param app: the Flask application.
+    :param manage_session: give each connection its own session copy.
+    """
+
+    def __init__(self, app: Flask, manage_session: bool = True) -> None:
+        self.app = app
+        self.manage_session = manage_session
+
+    def push(self, environ: dict[str, Any], event: Event) -> RequestContext:
+        """Push the contexts for ``event`` and return the request context to pop."""
+        app = self.app
+        request = app.request_class(environ)
+        request.json_module = app.json
+        url_adapter = environ.get(_URL_ADAPTER_KEY)
+        if url_adapter is None:
+            try:
+                url_adapter = environ[_URL_ADAPTER_KEY] = app.create_url_adapter(request)
+            except HTTPException as exc:
+                request.routing_exception = exc
+        session = self._connection_session(environ, request) if self.manage_session else None
+        context = _EventRequestContext(app, request, url_adapter, session)
+        context.push()
+        request.sid = event.sid  # type: ignore[attr-defined]
+        request.namespace = event.namespace  # type: ignore[attr-defined]
+        request.event = {"message": event.name, "args": event.args}  # type: ignore[attr-defined]
+        setattr(request, _EVENT_ATTRIBUTE, event)
+        return context
+
+    def pop(self, context: RequestContext, error: BaseException | None = None) -> None:
+        """Save a Flask-managed session if it changed, then pop ``context``."""
+        try:
+            if not self.manage_session:
+                self._save_flask_session(context)
+        finally:
+            context.pop(error)
+
+    def _connection_session(self, environ: dict[str, Any], request: Request) -> ManagedSession:
+        session = environ.get(_SESSION_KEY)
+        if session is None:
+            opened = self.app.session_interface.open_session(self.app, request)
+            session = environ[_SESSION_KEY] = ManagedSession(opened or {})
+        return cast(ManagedSession, session)
+
+    def _save_flask_session(self, context: RequestContext) -> None:
+        session = context.session
+        if getattr(session, "modified", True):
+            response = self.app.response_class()
+            self.app.session_interface.save_session(self.app, session, response)

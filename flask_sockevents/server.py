@@ -1,0 +1,515 @@
+"""The Socket.IO server: from Engine.IO messages to events on the bus.
+
+:class:`Server` is python-socketio's ``Server`` with its packet handling
+replaced. Each Engine.IO connection has two halves:
+
+- the **reader** (the transport's greenlet) decodes packets, enforces the
+  protocol (the first packet must be CONNECT; malformed packets close the
+  transport), builds the :class:`~flask_sockevents.Event` and queues it;
+- the **worker**, one greenlet that exists only while the connection has queued
+  packets, dispatches them in arrival order through the bus and sends the
+  answer (CONNECT, CONNECT_ERROR or ACK).
+
+The queue is bounded by ``max_queued_events``: when it is full the reader stops
+reading until the worker catches up, so a flooding client slows itself down
+(TCP backpressure) without ever losing an event it already sent. Lifecycle
+packets are never held back. Connections never wait on each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.event
+import socketio
+from socketio import packet as sio_packet
+
+from .bus import accepted
+from .event import Event, EventKind, Outcome
+from .exceptions import Reject
+
+__all__ = ["Dispatcher", "Server"]
+
+logger = logging.getLogger("flask_sockevents.server")
+
+#: ``dispatcher(environ, event, rejection) -> finished event``: publishes an
+#: event on the bus inside whatever context the application needs.
+Dispatcher = Callable[[dict[str, Any], Event, "str | None"], Event]
+
+_CONNECT = sio_packet.CONNECT
+_DISCONNECT = sio_packet.DISCONNECT
+_EVENT = sio_packet.EVENT
+_ACK = sio_packet.ACK
+_BINARY_EVENT = sio_packet.BINARY_EVENT
+_BINARY_ACK = sio_packet.BINARY_ACK
+_INTERNAL_ERROR = {"message": "Internal server error"}
+_NOT_CONNECTED = "not connected to namespace"
+
+
+class ProtocolError(Exception):
+    """A client broke the Socket.IO protocol; its transport is closed."""
+
+
+class _Connection:
+    """The state of one Engine.IO connection, kept until its last packet is dispatched."""
+
+    __slots__ = (
+        "binary",
+        "binary_size",
+        "closed",
+        "connect_timer",
+        "eio_sid",
+        "environ",
+        "greeted",
+        "pending",
+        "remote_addr",
+        "sids",
+        "space",
+        "worker",
+    )
+
+    def __init__(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        self.eio_sid = eio_sid
+        self.environ = environ
+        self.remote_addr: str | None = environ.get("REMOTE_ADDR")
+        self.sids: dict[str, str] = {}  # namespace -> sid, for accepted connects
+        self.pending: deque[tuple[Any, ...]] = deque()
+        self.worker: gevent.Greenlet | None = None
+        self.space: gevent.event.Event | None = None
+        self.connect_timer: gevent.Greenlet | None = None
+        self.binary: Any = None  # a binary packet waiting for its attachments
+        self.binary_size = 0
+        self.greeted = False  # a CONNECT packet arrived
+        self.closed = False
+
+
+class Server(socketio.Server):
+    """python-socketio's server, dispatching every packet through the bus in order.
+
+    :param dispatcher: publishes an event on the bus (see :data:`Dispatcher`).
+    :param accepts_namespace: tells whether a client may connect to a namespace.
+    :param connect_timeout: seconds a transport may stay open without sending
+        CONNECT before it is closed (``None`` or ``0`` to wait forever).
+    :param max_queued_events: packets queued per connection before the reader
+        waits for the worker.
+    :param max_attachments: binary attachments allowed in one packet.
+    :param on_emit: called with an ``EMIT`` event after every server emit.
+    :param kwargs: python-socketio ``Server`` options.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        accepts_namespace: Callable[[str], bool],
+        *,
+        connect_timeout: float | None = 45.0,
+        max_queued_events: int = 100,
+        max_attachments: int = 10,
+        on_emit: Callable[[Event], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("async_mode", "gevent")
+        if not str(kwargs["async_mode"]).startswith("gevent"):
+            raise ValueError(
+                f"flask_sockevents serves under gevent: async_mode must be 'gevent' or "
+                f"'gevent_uwsgi', not {kwargs['async_mode']!r}"
+            )
+        super().__init__(**kwargs)
+        self.dispatcher = dispatcher
+        self.accepts_namespace = accepts_namespace
+        self.connect_timeout = connect_timeout
+        self.max_queued_events = max(1, max_queued_events)
+        self.max_attachments = max_attachments
+        self.on_emit = on_emit
+        self.protocol_errors: Counter[str] = Counter()
+        self._connections: dict[str, _Connection] = {}
+
+    # -- the reader ---------------------------------------------------------
+
+    def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        super()._handle_eio_connect(eio_sid, environ)
+        connection = self._connections[eio_sid] = _Connection(eio_sid, environ)
+        if self.connect_timeout:
+            connection.connect_timer = gevent.spawn_later(
+                self.connect_timeout, self._connect_timed_out, connection
+            )
+
+    def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        connection = self._connections.get(eio_sid)
+        if connection is None or connection.closed:
+            return
+        try:
+            self._receive(connection, data)
+        except ProtocolError as exc:
+            self._drop(connection, str(exc))
+
+    def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
+        connection = self._connections.get(eio_sid)
+        self.environ.pop(eio_sid, None)
+        if connection is None or connection.closed:
+            return
+        connection.closed = True
+        connection.binary = None
+        if connection.connect_timer is not None:
+            connection.connect_timer.kill(block=False)
+        reason = reason or self.reason.CLIENT_DISCONNECT
+        for namespace in list(connection.sids):
+            self._enqueue(connection, ("disconnect", namespace, reason, True))
+        self._enqueue(connection, ("close",))
+
+    def _receive(self, connection: _Connection, data: Any) -> None:
+        if connection.binary is not None:
+            if not isinstance(data, bytes):
+                raise ProtocolError("expected a binary attachment")
+            pkt = connection.binary
+            connection.binary_size += len(data)
+            try:
+                complete = pkt.add_attachment(data)
+            except (ValueError, IndexError, TypeError, KeyError) as exc:
+                raise ProtocolError("bad binary attachment") from exc
+            if complete:
+                connection.binary = None
+                self._accept(connection, pkt, connection.binary_size)
+            return
+        if not isinstance(data, str):
+            raise ProtocolError("unexpected binary message")
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception as exc:  # any decoding failure, RecursionError included
+            raise ProtocolError("malformed packet") from exc
+        if not connection.greeted and pkt.packet_type != _CONNECT:
+            raise ProtocolError("first packet must be CONNECT")
+        if pkt.packet_type in (_BINARY_EVENT, _BINARY_ACK) and pkt.attachment_count:
+            if pkt.attachment_count > self.max_attachments:
+                raise ProtocolError("too many binary attachments")
+            connection.binary = pkt
+            connection.binary_size = len(data)
+            return
+        self._accept(connection, pkt, len(data))
+
+    def _accept(self, connection: _Connection, pkt: Any, size: int) -> None:
+        kind = pkt.packet_type
+        namespace = pkt.namespace or "/"
+        if kind in (_EVENT, _BINARY_EVENT):
+            self._accept_event(connection, pkt, namespace, size)
+        elif kind in (_ACK, _BINARY_ACK):
+            if not isinstance(pkt.data, list) or pkt.id is None:
+                raise ProtocolError("malformed ACK")
+            sid = connection.sids.get(namespace)
+            if sid is not None:
+                self.manager.trigger_callback(sid, pkt.id, pkt.data)
+        elif kind == _CONNECT:
+            connection.greeted = True
+            if connection.connect_timer is not None:
+                connection.connect_timer.kill(block=False)
+                connection.connect_timer = None
+            event = Event(
+                EventKind.CONNECT,
+                namespace,
+                "connect",
+                args=(pkt.data,),
+                remote_addr=connection.remote_addr,
+                size=size,
+            )
+            self._enqueue(connection, ("connect", event))
+        elif kind == _DISCONNECT:
+            if namespace in connection.sids:
+                self._enqueue(
+                    connection, ("disconnect", namespace, self.reason.CLIENT_DISCONNECT, True)
+                )
+        else:
+            raise ProtocolError(f"unexpected packet type {kind}")
+
+    def _accept_event(self, connection: _Connection, pkt: Any, namespace: str, size: int) -> None:
+        data = pkt.data
+        if type(data) is not list or not data:
+            raise ProtocolError("event payload must be a non-empty array")
+        name = data[0]
+        rejection = None
+        if type(name) is not str:
+            rejection = f"event name must be a string, not {type(name).__name__}"
+            name = repr(name)[:64]
+        sid = connection.sids.get(namespace)
+        if sid is None:
+            rejection = _NOT_CONNECTED
+        event = Event(
+            EventKind.EVENT,
+            namespace,
+            name,
+            sid,
+            tuple(data[1:]),
+            pkt.id is not None,
+            None,
+            connection.remote_addr,
+            size,
+        )
+        self._enqueue(connection, ("event", event, rejection, pkt.id), bounded=True)
+
+    def _enqueue(
+        self, connection: _Connection, item: tuple[Any, ...], bounded: bool = False
+    ) -> None:
+        if not self.async_handlers:  # the in-process test client: dispatch inline
+            self._process(connection, item)
+            return
+        pending = connection.pending
+        pending.append(item)
+        if connection.worker is None:
+            connection.worker = gevent.spawn(self._drain, connection)
+        elif bounded and len(pending) >= self.max_queued_events:
+            if connection.space is None:
+                connection.space = gevent.event.Event()
+            connection.space.clear()
+            connection.space.wait()
+
+    def _drop(self, connection: _Connection, reason: str) -> None:
+        """Close a transport that broke the protocol."""
+        self.protocol_errors[reason] += 1
+        logger.info("closing %s (%s): %s", connection.eio_sid, connection.remote_addr, reason)
+        try:
+            socket = self.eio._get_socket(connection.eio_sid)
+        except KeyError:
+            return
+        socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
+        self.eio.sockets.pop(connection.eio_sid, None)
+
+    def _connect_timed_out(self, connection: _Connection) -> None:
+        connection.connect_timer = None
+        if not connection.greeted and not connection.closed:
+            self._drop(connection, "no CONNECT within connect_timeout")
+
+    # -- the worker ---------------------------------------------------------
+
+    def _drain(self, connection: _Connection) -> None:
+        pending = connection.pending
+        try:
+            while pending:
+                item = pending.popleft()
+                space = connection.space
+                if space is not None and len(pending) < self.max_queued_events:
+                    space.set()
+                self._process(connection, item)
+        finally:
+            connection.worker = None
+
+    def _process(self, connection: _Connection, item: tuple[Any, ...]) -> None:
+        try:
+            what = item[0]
+            if what == "event":
+                self._dispatch_event(connection, item[1], item[2], item[3])
+            elif what == "connect":
+                self._dispatch_connect(connection, item[1])
+            elif what == "disconnect":
+                self._dispatch_disconnect(connection, item[1], item[2], item[3])
+            else:  # "close": the transport is gone and everything before it is done
+                self._connections.pop(connection.eio_sid, None)
+        except Exception:
+            logger.exception("dispatch of %r failed", item)
+
+    def _dispatch_event(
+        self, connection: _Connection, event: Event, rejection: str | None, ack_id: int | None
+    ) -> None:
+        if rejection is None and connection.sids.get(event.namespace) != event.sid:
+            rejection = _NOT_CONNECTED
+        finished = self.dispatcher(connection.environ, event, rejection)
+        if ack_id is not None:
+            if finished.replied:
+                ack = finished.ack
+                data = [] if ack is None else list(ack) if isinstance(ack, tuple) else [ack]
+                self._send_packet(
+                    connection.eio_sid,
+                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=data),
+                )
+            elif finished.outcome is Outcome.REJECTED:
+                error = {"error": "rejected", "reason": finished.reason}
+                self._send_packet(
+                    connection.eio_sid,
+                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),
+                )
+        if (
+            isinstance(finished.error, Reject)
+            and finished.error.disconnect
+            and event.sid is not None
+        ):
+            self.disconnect(event.sid, event.namespace, ignore_queue=True)
+
+    def _dispatch_connect(self, connection: _Connection, event: Event) -> None:
+        namespace = event.namespace
+        eio_sid = connection.eio_sid
+        if connection.closed:
+            return
+        if namespace in connection.sids:
+            self.dispatcher(connection.environ, event, "already connected to namespace")
+            return
+        if not self.accepts_namespace(namespace):
+            self.dispatcher(connection.environ, event, "Invalid namespace")
+            self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    sio_packet.CONNECT_ERROR, {"message": "Invalid namespace"}, namespace=namespace
+                ),
+            )
+            return
+        sid = self.manager.pre_connect(eio_sid, namespace)
+        event = event._replace(sid=sid)
+        if self.always_connect:
+            self._send_packet(
+                eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+            )
+            self.manager.connect(sid, namespace)
+            connection.sids[namespace] = sid
+        finished = self.dispatcher(connection.environ, event, None)
+        if accepted(finished):
+            if not self.always_connect:
+                self._send_packet(
+                    eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+                )
+                self.manager.connect(sid, namespace)
+                connection.sids[namespace] = sid
+            return
+        refusal = finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
+        if self.always_connect:
+            connection.sids.pop(namespace, None)
+            self.manager.pre_disconnect(sid, namespace)
+            self._send_packet(
+                eio_sid, self.packet_class(_DISCONNECT, data=refusal, namespace=namespace)
+            )
+        else:
+            self._send_packet(
+                eio_sid,
+                self.packet_class(sio_packet.CONNECT_ERROR, data=refusal, namespace=namespace),
+            )
+        self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    def _dispatch_disconnect(
+        self, connection: _Connection, namespace: str, reason: str, by_client: bool
+    ) -> None:
+        sid = connection.sids.pop(namespace, None)
+        if sid is None:
+            return
+        if by_client and self.manager.is_connected(sid, namespace):
+            self.manager.pre_disconnect(sid, namespace=namespace)
+        event = Event(
+            EventKind.DISCONNECT,
+            namespace,
+            "disconnect",
+            sid,
+            (reason,),
+            remote_addr=connection.remote_addr,
+        )
+        try:
+            self.dispatcher(connection.environ, event, None)
+        finally:
+            self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    # -- server-side operations ---------------------------------------------
+
+    def disconnect(
+        self, sid: str, namespace: str | None = None, ignore_queue: bool = False
+    ) -> None:
+        """Disconnect a client from a namespace; its disconnect is published once, in order.
+
+        :param sid: the client's session id in ``namespace``.
+        :param namespace: the namespace, ``"/"`` by default.
+        :param ignore_queue: with a message queue, act locally only.
+        """
+        namespace = namespace or "/"
+        if ignore_queue:
+            delete_it = self.manager.is_connected(sid, namespace)
+        else:
+            delete_it = self.manager.can_disconnect(sid, namespace)
+        if not delete_it:
+            return
+        eio_sid = self.manager.pre_disconnect(sid, namespace=namespace)
+        self._send_packet(eio_sid, self.packet_class(_DISCONNECT, namespace=namespace))
+        connection = self._connections.get(eio_sid)
+        if connection is None:
+            self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        self._enqueue(connection, ("disconnect", namespace, self.reason.SERVER_DISCONNECT, False))
+
+    def emit(
+        self,
+        event: str,
+        data: Any = None,
+        to: Any = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        namespace: str | None = None,
+        callback: Callable[..., Any] | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        """Emit ``event`` to clients, as python-socketio does; publish it on ``event_emitted``."""
+        super().emit(
+            event,
+            data=data,
+            to=to,
+            room=room,
+            skip_sid=skip_sid,
+            namespace=namespace,
+            callback=callback,
+            ignore_queue=ignore_queue,
+        )
+        if self.on_emit is not None:
+            args = data if isinstance(data, tuple) else () if data is None else (data,)
+            self.on_emit(
+                Event(
+                    EventKind.EMIT,
+                    namespace or "/",
+                    event,
+                    args=args,
+                    ack_requested=callback is not None,
+                    to=to or room,
+                )
+            )
+
+    def call(
+        self,
+        event: str,
+        data: Any = None,
+        to: Any = None,
+        sid: Any = None,
+        namespace: str | None = None,
+        timeout: float = 60,
+        ignore_queue: bool = False,
+    ) -> Any:
+        """Emit ``event`` to one client and wait for its acknowledgement.
+
+        Works from handlers: events are dispatched off the transport's reader,
+        so the client's answer can arrive while the handler waits.
+
+        :raises TimeoutError: when no answer came within ``timeout`` seconds.
+        :return: the client's answer: one value, a tuple of values, or None.
+        """
+        to = to or sid
+        if to is None:
+            raise ValueError("call() needs a client: pass to=<sid>")
+        answered = gevent.event.Event()
+        answers: list[tuple[Any, ...]] = []
+
+        def on_answer(*args: Any) -> None:
+            answers.append(args)
+            answered.set()
+
+        self.emit(
+            event,
+            data=data,
+            to=to,
+            namespace=namespace,
+            callback=on_answer,
+            ignore_queue=ignore_queue,
+        )
+        if not answered.wait(timeout=timeout):
+            raise TimeoutError(f"no answer to {event!r} from {to} within {timeout} s")
+        answer = answers[0]
+        return answer if len(answer) > 1 else answer[0] if answer else None
+
+    def connection_stats(self) -> dict[str, int]:
+        """Connections known to the server and packets waiting in their queues."""
+        return {
+            "connections": len(self._connections),
+            "queued": sum(len(c.pending) for c in self._connections.values()),
+        }

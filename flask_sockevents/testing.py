@@ -1,0 +1,347 @@
+"""Testing tools: an in-process client, a signal recorder and a live server.
+
+- :class:`SocketIOTestClient` drives the real server in-process, as
+  Flask-SocketIO's test client does, and can answer the server's ``call()``s
+  and emit callbacks (:meth:`SocketIOTestClient.on`).
+- :func:`record_signals` records what the bus publishes.
+- :class:`LiveServer` serves an app under gevent on an ephemeral loopback
+  port, in a background thread, for tests that use real clients.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from flask.testing import EnvironBuilder
+from socketio import packet
+from socketio.pubsub_manager import PubSubManager
+
+from . import signals as bus_signals
+from .event import Event
+
+if TYPE_CHECKING:
+    from .extension import SockEvents
+
+__all__ = ["LiveServer", "SignalRecord", "SocketIOTestClient", "record_signals"]
+
+SIGNAL_NAMES = (
+    "client_connected",
+    "client_disconnected",
+    "event_received",
+    "event_handled",
+    "event_unhandled",
+    "event_rejected",
+    "event_failed",
+    "event_emitted",
+)
+
+
+class SocketIOTestClient:
+    """An in-process Socket.IO client for the server of ``sockevents``.
+
+    Events are dispatched synchronously: when :meth:`emit` returns, the
+    handler, guards and listeners have run.
+
+    :param app: the Flask app.
+    :param sockevents: its :class:`~flask_sockevents.SockEvents`.
+    :param namespace: the namespace to connect to (``"/"``).
+    :param query_string: a query string for the handshake.
+    :param headers: HTTP headers for the handshake.
+    :param auth: the ``auth`` payload of the connect.
+    :param flask_test_client: a Flask test client whose cookies (the session)
+        the handshake carries.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        sockevents: SockEvents,
+        namespace: str | None = None,
+        query_string: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+        flask_test_client: Any = None,
+    ) -> None:
+        server = sockevents._require_server()
+        if isinstance(server.manager, PubSubManager):
+            raise RuntimeError(
+                "the test client cannot be used with a message queue: "
+                "disable message_queue in the test configuration"
+            )
+        self.app = app
+        self.sockevents = sockevents
+        self.server = server
+        self.flask_test_client = flask_test_client
+        self.eio_sid = uuid.uuid4().hex
+        self.connected: dict[str, bool] = {}
+        self.queue: list[dict[str, Any]] = []
+        self.acks: dict[str, Any] | None = None
+        self.callback_counter = 0
+        self.handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._partial: Any = None
+        _clients(server)[self.eio_sid] = self
+        server.async_handlers = False  # dispatch inline: events are handled when emit returns
+        server.manager.initialize()
+        self.connect(namespace=namespace, query_string=query_string, headers=headers, auth=auth)
+
+    # -- the client's side of the protocol --------------------------------------
+
+    def is_connected(self, namespace: str | None = None) -> bool:
+        """Whether ``namespace`` (``"/"``) is connected."""
+        return self.connected.get(namespace or "/", False)
+
+    def connect(
+        self,
+        namespace: str | None = None,
+        query_string: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+    ) -> None:
+        """Connect to ``namespace`` (done for the constructor's namespace already)."""
+        url = "/socket.io"
+        namespace = namespace or "/"
+        if query_string:
+            url += query_string if query_string.startswith("?") else "?" + query_string
+        if self.flask_test_client is not None:
+            request = self.flask_test_client._request_from_builder_args(
+                args=(), kwargs={"path": url, "headers": headers}
+            )
+            environ = request.environ
+            self.flask_test_client._add_cookies_to_wsgi(environ)
+        else:
+            environ = EnvironBuilder(self.app, path=url, headers=headers).get_environ()
+        environ["flask.app"] = self.app
+        if self.eio_sid not in self.server._connections:
+            self.server._handle_eio_connect(self.eio_sid, environ)
+        self._deliver(packet.Packet(packet.CONNECT, auth, namespace=namespace))
+        if self.server.manager.sid_from_eio_sid(self.eio_sid, namespace):
+            self.connected[namespace] = True
+
+    def disconnect(self, namespace: str | None = None) -> None:
+        """Disconnect from ``namespace``."""
+        if not self.is_connected(namespace):
+            raise RuntimeError("not connected")
+        self._deliver(packet.Packet(packet.DISCONNECT, namespace=namespace))
+        self.connected.pop(namespace or "/", None)
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        """Emit ``event`` with ``args``; with ``callback=True`` return the server's ack.
+
+        :param namespace: the namespace (``"/"``).
+        """
+        namespace = kwargs.pop("namespace", None)
+        if not self.is_connected(namespace):
+            raise RuntimeError("not connected")
+        ack_id = None
+        if kwargs.pop("callback", False):
+            self.callback_counter += 1
+            ack_id = self.callback_counter
+        self._deliver(
+            packet.Packet(packet.EVENT, data=[event, *args], namespace=namespace, id=ack_id)
+        )
+        if self.acks is not None:
+            ack, self.acks = self.acks, None
+            return ack["args"][0] if len(ack["args"]) == 1 else ack["args"]
+        return None
+
+    def send(
+        self, data: Any, json: bool = False, callback: bool = False, namespace: str | None = None
+    ) -> Any:
+        """Send an unnamed ``message`` (or ``json``) event."""
+        return self.emit(
+            "json" if json else "message", data, callback=callback, namespace=namespace
+        )
+
+    def get_received(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Return and forget the events received in ``namespace`` since the last call."""
+        if not self.is_connected(namespace):
+            raise RuntimeError("not connected")
+        namespace = namespace or "/"
+        received = [item for item in self.queue if item["namespace"] == namespace]
+        self.queue = [item for item in self.queue if item["namespace"] != namespace]
+        return received
+
+    def on(
+        self, event: str, handler: Callable[..., Any] | None = None, namespace: str | None = None
+    ) -> Any:
+        """Answer the server's ``call()`` or emit callback for ``event`` with ``handler``'s value.
+
+        The event is still recorded for :meth:`get_received`.
+        """
+        if handler is None:
+            return lambda fn: self.on(event, fn, namespace)
+        self.handlers[(namespace or "/", event)] = handler
+        return handler
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _deliver(self, pkt: packet.Packet) -> None:
+        encoded = pkt.encode()
+        for part in encoded if isinstance(encoded, list) else [encoded]:
+            self.server._handle_eio_message(self.eio_sid, part)
+
+    def _receive(self, pkt: packet.Packet) -> None:
+        namespace = pkt.namespace or "/"
+        if pkt.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+            name, args = pkt.data[0], pkt.data[1:]
+            single = name in ("message", "json")
+            self.queue.append(
+                {"name": name, "args": args[0] if single and args else args, "namespace": namespace}
+            )
+            handler = self.handlers.get((namespace, name))
+            if handler is not None and pkt.id is not None:
+                answer = handler(*args)
+                data = list(answer) if isinstance(answer, tuple) else [answer]
+                self._deliver(packet.Packet(packet.ACK, data=data, namespace=namespace, id=pkt.id))
+        elif pkt.packet_type in (packet.ACK, packet.BINARY_ACK):
+            self.acks = {"args": pkt.data, "namespace": namespace}
+        elif pkt.packet_type in (packet.DISCONNECT, packet.CONNECT_ERROR):
+            self.connected[namespace] = False
+
+
+def _clients(server: Any) -> dict[str, SocketIOTestClient]:
+    """The test clients of ``server``, installing the packet interception once."""
+    clients: dict[str, SocketIOTestClient] | None = getattr(server, "_test_clients", None)
+    if clients is not None:
+        return clients
+    clients = server._test_clients = {}
+    partial: dict[str, Any] = {}
+
+    def send_packet(eio_sid: str, pkt: packet.Packet) -> None:
+        client = clients.get(eio_sid)
+        if client is None:
+            return
+        encoded = pkt.encode()  # round-trip, as a real client would see it
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        decoded = packet.Packet(encoded_packet=parts[0])
+        for attachment in parts[1:]:
+            decoded.add_attachment(attachment)
+        client._receive(decoded)
+
+    def send_eio_packet(eio_sid: str, eio_pkt: Any) -> None:
+        pending = partial.get(eio_sid)
+        if pending is not None:
+            if pending.add_attachment(eio_pkt.data):
+                del partial[eio_sid]
+                send_packet(eio_sid, pending)
+            return
+        pkt = packet.Packet(encoded_packet=eio_pkt.data)
+        if pkt.attachment_count:
+            partial[eio_sid] = pkt
+        else:
+            send_packet(eio_sid, pkt)
+
+    server._send_packet = send_packet
+    server._send_eio_packet = send_eio_packet
+    return clients
+
+
+class SignalRecord:
+    """What :func:`record_signals` saw: ``(signal name, Event)`` pairs in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Event]] = []
+
+    def names(self) -> list[str]:
+        """The names of the signals sent, in order."""
+        return [name for name, _ in self.sent]
+
+    def events(self, name: str) -> list[Event]:
+        """The events sent on the signal called ``name`` (e.g. ``"event_failed"``)."""
+        return [event for sent_name, event in self.sent if sent_name == name]
+
+    def __len__(self) -> int:
+        return len(self.sent)
+
+
+@contextmanager
+def record_signals(sender: Any = None) -> Iterator[SignalRecord]:
+    """Record every bus signal sent (by ``sender`` only, if given) while the block runs.
+
+    Example::
+
+        with record_signals(app) as record:
+            client.emit("chat", "hi")
+        assert record.names()[:2] == ["event_received", "event_handled"]
+    """
+    record = SignalRecord()
+    receivers = []
+    for name in SIGNAL_NAMES:
+        signal = getattr(bus_signals, name)
+
+        def receiver(sent_by: Any, event: Event, _name: str = name) -> None:
+            record.sent.append((_name, event))
+
+        signal.connect(receiver, sender=sender if sender is not None else bus_signals.ANY)
+        receivers.append((signal, receiver))
+    try:
+        yield record
+    finally:
+        for signal, receiver in receivers:
+            signal.disconnect(receiver)
+
+
+class LiveServer:
+    """Serve ``app`` under gevent on 127.0.0.1 and an ephemeral port, in a background thread.
+
+    Use as a context manager; :attr:`url` is ``http://127.0.0.1:<port>``.
+    """
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self.host = host
+        self.port = 0
+        self._ready = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LiveServer:
+        """Start serving; returns once the port is bound."""
+        self._thread = threading.Thread(target=self._serve, name="sockevents-live", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the live server did not start within 10 s")
+        if self._error is not None:
+            raise RuntimeError("the live server failed to start") from self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _serve(self) -> None:
+        import gevent
+
+        from .serving import make_server
+
+        try:
+            server = make_server(self.app, self.host, 0)
+            server.start()
+            self.port = server.server_port
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        while not self._stopping:
+            gevent.sleep(0.02)
+        server.stop(timeout=2)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
