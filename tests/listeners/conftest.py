@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from flask_sockevents import signals
 from flask_sockevents.event import Event, EventKind, Outcome
 
 MakeEvent = Callable[..., Event]
@@ -95,3 +97,16 @@ def app() -> Flask:
 def sockevents(app: Flask) -> FakeSockEvents:
     """A fake extension on ``app`` whose router declares ``chat message`` in ``/``."""
     return FakeSockEvents(app, FakeRouter(declared={"chat message"}, namespaces={"/"}))
+
+
+@pytest.fixture(autouse=True)
+def _forget_emit_receivers() -> Any:
+    """Disconnect the emit receivers a test's listeners left on the process-wide signal."""
+    before = set(signals.event_emitted.receivers)
+    yield
+    for key in set(signals.event_emitted.receivers) - before:
+        receiver = signals.event_emitted.receivers[key]
+        if isinstance(receiver, weakref.ref):
+            receiver = receiver()
+        if receiver is not None:
+            signals.event_emitted.disconnect(receiver)
