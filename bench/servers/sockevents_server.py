@@ -1,0 +1,67 @@
+"""The server under test: flask_sockevents, with the listeners and guard a real app has.
+
+Beside the ``echo`` and ``broadcast`` handlers, two listeners and one guard are
+subscribed to every event of every namespace (``"*"``), as audit, metrics and
+authorization would be. They do a little real work (counting), so each event
+pays for the whole trip along the bus.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+from collections import Counter  # noqa: E402
+
+from _serve import serve  # noqa: E402
+from flask import Flask  # noqa: E402
+
+from flask_sockevents import Event, SockEvents, emit, join_room  # noqa: E402
+
+app = Flask(__name__)
+sockevents = SockEvents(app, logger=False, engineio_logger=False)
+
+events_by_name: Counter[str] = Counter()
+outcomes: Counter[str] = Counter()
+admitted = 0
+
+
+@sockevents.on("connect")
+def connect(auth: object = None) -> None:
+    """Put every client in the room ``all``."""
+    join_room("all")
+
+
+@sockevents.on("echo")
+def echo(data: object) -> object:
+    """Acknowledge with the argument."""
+    return data
+
+
+@sockevents.on("broadcast")
+def broadcast(data: object) -> None:
+    """Send ``msg`` to every client."""
+    emit("msg", data, to="all")
+
+
+@sockevents.listen("*", namespace="*")
+def count_events(event: Event) -> None:
+    """Count events by name, as a metrics listener would."""
+    events_by_name[event.name] += 1
+
+
+@sockevents.listen("*", namespace="*")
+def count_outcomes(event: Event) -> None:
+    """Count events by outcome, as an audit listener would."""
+    outcomes[str(event.outcome)] += 1
+
+
+@sockevents.guard("*", namespace="*")
+def admit(event: Event) -> bool:
+    """Admit every event, after looking at it as an authorization guard would."""
+    global admitted
+    admitted += 1
+    return event.namespace.startswith("/")
+
+
+if __name__ == "__main__":
+    serve(app)
