@@ -17,6 +17,14 @@ def app_of(sockevents: Any) -> Any:
     return getattr(sockevents, "app", None)
 
 
+def router_of(sockevents: Any) -> Any:
+    """Return the extension's router (``sockevents.router`` or ``sockevents.bus.router``)."""
+    router = getattr(sockevents, "router", None)
+    if router is None:
+        router = getattr(getattr(sockevents, "bus", None), "router", None)
+    return router
+
+
 def connect_emitted(sockevents: Any, receiver: Callable[[Event], None]) -> Callable[[], None]:
     """Call ``receiver(event)`` for every server emit the extension publishes.
 

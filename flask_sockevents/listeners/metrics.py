@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_sockevents.bus import accepted
 from flask_sockevents.event import Event, EventKind, Outcome
-from flask_sockevents.listeners._attach import app_of, connect_emitted
+from flask_sockevents.listeners._attach import app_of, connect_emitted, router_of
 
 __all__ = ["DURATION_BUCKETS", "OTHER", "UNDECLARED", "Metrics"]
 
@@ -79,10 +79,11 @@ class Metrics:
 
     Label values stay bounded: an event name no route declares is counted as
     ``"<undeclared>"`` (``connect`` and ``disconnect`` always keep their name),
-    and so is a namespace no route accepts. Namespaces accepted by a pattern
-    route (``/rooms/*``) keep their name up to ``max_namespaces`` distinct
-    values; rejection reasons are cut to 64 characters and capped at
-    ``max_reasons`` distinct values. Past a cap, the label is ``"<other>"``.
+    and so is a namespace no route accepts and no client was let into.
+    Namespaces keep their name up to ``max_namespaces`` distinct values (a
+    pattern route such as ``/rooms/*`` accepts many); rejection reasons are
+    cut to 64 characters and capped at ``max_reasons`` distinct values. Past
+    a cap, the label is ``"<other>"``.
 
     :param sockevents: the extension; when given, :meth:`init_app` is called.
     :param registry: the :class:`prometheus_client.CollectorRegistry` to
@@ -129,6 +130,7 @@ class Metrics:
         self._reason_label = _BoundedLabel(max_reasons)
         self._connected: dict[tuple[str, str], str] = {}
         self._connected_lock = threading.Lock()
+        self._entered: set[str] = set()
         self._detach: list[Callable[[], None]] = []
 
         p = prometheus_client
@@ -179,7 +181,7 @@ class Metrics:
         router, and adds the metrics view to its app (or to ``app`` given to
         the constructor) unless ``path`` is ``None``.
         """
-        self.router = getattr(sockevents, "router", None)
+        self.router = router_of(sockevents)
         sockevents.listen(event, namespace)(self)
         self._detach.append(connect_emitted(sockevents, self.count_emitted))
         app = self.app if self.app is not None else app_of(sockevents)
@@ -228,11 +230,17 @@ class Metrics:
             _log.exception("Metrics could not count %r", event)
 
     def namespace_label(self, namespace: str) -> str:
-        """The bounded label value for ``namespace``."""
-        router = self.router
-        if router is not None and not router.accepts_namespace(namespace):
-            return UNDECLARED
-        return self._namespace_label(namespace)
+        """The bounded label value for ``namespace``.
+
+        A namespace keeps its name when a route accepts it or a client was
+        let into it (the extension may accept namespaces no route names);
+        otherwise it is ``"<undeclared>"``.
+        """
+        if namespace in self._entered or self.router is None:
+            return self._namespace_label(namespace)
+        if self.router.accepts_namespace(namespace):
+            return self._namespace_label(namespace)
+        return UNDECLARED
 
     def event_label(self, event: Event) -> str:
         """The bounded label value for the name of ``event``."""
@@ -251,6 +259,8 @@ class Metrics:
         if event.kind is EventKind.EMIT:
             self.count_emitted(event)
             return
+        if event.kind is EventKind.CONNECT and accepted(event):
+            self._enter(event.namespace)
         namespace = self.namespace_label(event.namespace)
         name = self.event_label(event)
         outcome = event.outcome.value if event.outcome is not None else "received"
@@ -262,6 +272,10 @@ class Metrics:
             self.rejections.labels(namespace, self.reason_label(event.reason)).inc()
         if event.sid is not None:
             self._track_connection(event, namespace)
+
+    def _enter(self, namespace: str) -> None:
+        if namespace not in self._entered and len(self._entered) < self._namespace_label.limit:
+            self._entered.add(namespace)
 
     def _track_connection(self, event: Event, namespace: str) -> None:
         key = (event.namespace, event.sid or "")

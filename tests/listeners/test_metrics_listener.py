@@ -108,6 +108,20 @@ def test_undeclared_namespaces_share_one_label(metrics: Metrics, make_event: Mak
     assert label_values(metrics, "sockevents_events_total", "namespace") == {UNDECLARED}
 
 
+def test_a_namespace_a_client_was_let_into_keeps_its_name(metrics: Metrics, make_event: MakeEvent):
+    metrics(make_event(kind=EventKind.CONNECT, namespace="/open", outcome=Outcome.UNHANDLED))
+    metrics(make_event("chat message", namespace="/open"))
+
+    assert label_values(metrics, "sockevents_events_total", "namespace") == {"/open"}
+
+
+def test_a_refused_connect_does_not_name_its_namespace(metrics: Metrics, make_event: MakeEvent):
+    metrics(make_event(kind=EventKind.CONNECT, namespace="/nowhere", outcome=Outcome.REJECTED))
+    metrics(make_event("chat message", namespace="/nowhere", outcome=Outcome.REJECTED))
+
+    assert label_values(metrics, "sockevents_events_total", "namespace") == {UNDECLARED}
+
+
 def test_a_flood_of_random_names_keeps_labels_bounded(metrics: Metrics, make_event: MakeEvent):
     rng = random.Random(1234)
     for _ in range(2000):
