@@ -8,7 +8,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench bench-bus system-deps node-deps clean
+.PHONY: run test lint bench bench-quick bench-bus system-deps node-deps clean
 
 # The virtualenv with the package (editable) and everything the tests need.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -42,6 +42,16 @@ test: $(VENV)/.installed system-deps node-deps lint
 
 bench-bus: $(VENV)/.installed
 	$(PY) bench/bus.py
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(PY) bench/run.py
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache

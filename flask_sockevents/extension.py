@@ -72,6 +72,9 @@ class SockEvents:
     python-socketio's :class:`socketio.Server` unchanged.
     """
 
+    #: Why a client disconnected: the values a ``disconnect`` handler receives.
+    reason = socketio.Server.reason
+
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self.app: Flask | None = None
         self.server: Server | None = None
