@@ -236,7 +236,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 _server_cpu_us_per("deliveries"),
             ),
         ),
-        ("deliveries_per_s", "last_delivery_p50_ms"),
+        ("deliveries_per_s", "last_delivery_p50_ms", "cpu_us_per_delivery"),
         quick={"warmup_rounds": 1, "rounds": 10, "duration": 3},
     ),
     Scenario(

@@ -119,12 +119,14 @@ def notes(runs: Sequence[dict[str, Any]], skipped: dict[str, str]) -> list[str]:
                 f"{where}: the load generator used {util:.0%} of a core; the figure may be "
                 "the load generator's limit, not the server's"
             )
-        others = run["samples"].get("other_cpu_util", 0.0)
-        if others > OTHERS_BUSY:
-            found.append(
-                f"{where}: other processes kept {others:.2f} cores busy during the window; "
-                "times and rates are noisy (CPU per event much less so)"
-            )
+    crowded = [r["samples"]["other_cpu_util"] for r in runs if r["ok"]]
+    crowded = [others for others in crowded if others > OTHERS_BUSY]
+    if crowded:
+        found.append(
+            f"in {len(crowded)} of {len(runs)} runs, other processes kept more than "
+            f"{OTHERS_BUSY} cores busy (up to {max(crowded):.2f}); times and rates are noisy, "
+            "CPU per event and RSS per connection much less so"
+        )
     return found
 
 
@@ -150,7 +152,7 @@ def chart(
     panels = [(s, m) for s in scenarios for m in s.metrics if m.key in s.chart]
     if not panels:
         return
-    columns = min(4, len(panels))
+    columns = min(4 if len(panels) <= 12 else 5, len(panels))
     rows = -(-len(panels) // columns)
     figure, axes = plt.subplots(
         rows, columns, figsize=(4.2 * columns, 3.4 * rows + 0.8), squeeze=False
