@@ -29,6 +29,8 @@ class LoggingListener:
     """A listener that logs one line per connect, event and disconnect.
 
     The line reads ``kind namespace 'event' sid=... outcome (reason) 1.2ms``.
+    What a client chose (event name, namespace, reason) is quoted when it
+    holds control characters, so a client cannot forge log lines.
     Each record also carries the :class:`Event` as ``record.sockevent``, for
     structured handlers and filters.
 
@@ -67,14 +69,19 @@ class LoggingListener:
             _log.exception("LoggingListener could not log %r", event)
 
 
+def _printable(text: str) -> str:
+    """``text`` as is, or its ``repr`` when it holds line breaks or other control characters."""
+    return text if text.isprintable() else repr(text)
+
+
 def _line(event: Event) -> tuple[Any, ...]:
     outcome = event.outcome.value if event.outcome is not None else "received"
-    reason = f" ({event.reason})" if event.reason else ""
+    reason = f" ({_printable(event.reason)})" if event.reason else ""
     duration = f" {event.duration * 1000:.1f}ms" if event.duration is not None else ""
     return (
         "%s %s %r sid=%s %s%s%s",
         event.kind.value,
-        event.namespace,
+        _printable(event.namespace),
         event.name,
         event.sid,
         outcome,

@@ -75,6 +75,23 @@ def test_levels_and_logger_are_configurable(
     assert (record.name, record.levelno) == ("myapp.socket", logging.DEBUG)
 
 
+def test_client_chosen_text_cannot_forge_a_log_line(
+    caplog_info: pytest.LogCaptureFixture, make_event: MakeEvent
+):
+    listener = LoggingListener()
+    listener(
+        make_event(
+            "x\nevent / 'admin' sid=s2 handled",
+            namespace="/a\nb",
+            outcome=Outcome.REJECTED,
+            reason="bad\rname",
+        )
+    )
+
+    assert "\n" not in caplog_info.records[0].getMessage()
+    assert "\r" not in caplog_info.records[0].getMessage()
+
+
 def test_records_carry_the_event(caplog_info: pytest.LogCaptureFixture, make_event: MakeEvent):
     event = make_event("x")
     LoggingListener()(event)
