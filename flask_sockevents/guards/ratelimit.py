@@ -161,8 +161,19 @@ class RateLimiter:
             self.init_app(sockevents)
 
     def init_app(self, sockevents: Any, event: str = "*", namespace: str = "*") -> None:
-        """Guard ``event`` in ``namespace`` (patterns) on ``sockevents``."""
+        """Guard ``event`` in ``namespace`` (patterns) on ``sockevents``.
+
+        Also listens to ``disconnect`` in ``namespace`` (guards do not see
+        disconnects), to forget each connection as it goes.
+        """
         sockevents.guard(event, namespace)(self)
+        sockevents.listen("disconnect", namespace)(self.forget)
+
+    def forget(self, event: Event) -> None:
+        """Drop the buckets and rejection history of a disconnected client."""
+        if event.kind is EventKind.DISCONNECT:
+            with self._lock:
+                self._forget(event.sid)
 
     def __call__(self, event: Event) -> None:
         """Let ``event`` through, or raise :class:`Reject` when it is over a limit.

@@ -272,6 +272,24 @@ def test_init_app_guards_every_event(sockevents: FakeSockEvents):
     assert sockevents.guards == [("*", "*", limiter)]
 
 
+def test_init_app_listens_to_disconnects_to_forget_connections(sockevents: FakeSockEvents):
+    limiter = RateLimiter()
+    limiter.init_app(sockevents, namespace="/chat")
+
+    assert [(event, namespace) for event, namespace, _ in sockevents.listeners] == [
+        ("disconnect", "/chat")
+    ]
+
+
+def test_forget_drops_a_disconnected_connection(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=1, disconnect_after=3)
+    count_passing(limiter, received(make_event, sid="a"), 3)
+
+    limiter.forget(make_event(kind=EventKind.DISCONNECT, sid="a"))
+
+    assert limiter.tracked == 0
+
+
 def test_on_the_bus_a_limited_event_is_rejected_and_never_handled(
     clock: Clock, make_event: MakeEvent
 ):

@@ -123,6 +123,19 @@ def test_sustained_abuse_disconnects_the_client(chat_app: tuple[Flask, SockEvent
     assert not client.is_connected()
 
 
+def test_rate_limiter_forgets_clients_that_left(chat_app: tuple[Flask, SockEvents]):
+    app, sockevents = chat_app
+    limiter = RateLimiter(sockevents, events_per_second=0.001, burst=1, disconnect_after=5)
+
+    for _ in range(3):
+        client = sockevents.test_client(app)
+        client.emit("chat message", "one")
+        client.emit("chat message", "two")
+        client.disconnect()
+
+    assert limiter.tracked == 0
+
+
 def test_require_user_refuses_an_anonymous_connect(chat_app: tuple[Flask, SockEvents]):
     app, sockevents = chat_app
     RequireUser(sockevents, user=lambda: session.get("user"))
