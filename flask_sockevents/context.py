@@ -6,8 +6,10 @@ as in Flask-SocketIO: ``request.sid``, ``request.namespace`` and
 ``request.event`` (``{"message": name, "args": args}``) are set, and
 :data:`current_event` is the :class:`~flask_sockevents.Event` itself.
 
-The request context is cheap: the URL adapter is built once per connection and
-URL matching is skipped (an event has no URL rule), so ``url_for`` works and
+The request context is cheap: the request is parsed and the URL adapter built
+once per connection, and each event gets its own shallow copy of that request
+(so ``request.sid`` and friends never leak between events); URL matching is
+skipped (an event has no URL rule), so ``url_for`` works and
 ``before_request`` hooks do not run, exactly as with Flask-SocketIO.
 
 Sessions: with ``manage_session=True`` (the default) each connection gets its
@@ -35,7 +37,7 @@ __all__ = ["EventContext", "ManagedSession", "current_event"]
 
 _SESSION_KEY = "flask_sockevents.session"
 _URL_ADAPTER_KEY = "flask_sockevents.url_adapter"
-_EVENT_ATTRIBUTE = "sockevent"
+_REQUEST_KEY = "flask_sockevents.request"
 _SESSION_IS_PROPERTY = isinstance(getattr(RequestContext, "session", None), property)
 
 
@@ -47,7 +49,7 @@ def _current_event() -> Event:
     from flask import request
 
     try:
-        return cast("Event", getattr(request, _EVENT_ATTRIBUTE))
+        return cast("Event", request.sockevent)  # type: ignore[attr-defined]
     except (AttributeError, RuntimeError):
         raise RuntimeError(
             "current_event is only available while a Socket.IO event is dispatched"
@@ -92,21 +94,21 @@ class EventContext:
     def push(self, environ: dict[str, Any], event: Event) -> RequestContext:
         """Push the contexts for ``event`` and return the request context to pop."""
         app = self.app
-        request = app.request_class(environ)
-        request.json_module = app.json
+        template: Request | None = environ.get(_REQUEST_KEY)
+        if template is None:
+            template = environ[_REQUEST_KEY] = self._connection_request(environ)
+        request = object.__new__(type(template))
+        request.__dict__.update(template.__dict__)
         url_adapter = environ.get(_URL_ADAPTER_KEY)
-        if url_adapter is None:
-            try:
-                url_adapter = environ[_URL_ADAPTER_KEY] = app.create_url_adapter(request)
-            except HTTPException as exc:
-                request.routing_exception = exc
         session = self._connection_session(environ, request) if self.manage_session else None
         context = _EventRequestContext(app, request, url_adapter, session)
         context.push()
-        request.sid = event.sid  # type: ignore[attr-defined]
-        request.namespace = event.namespace  # type: ignore[attr-defined]
-        request.event = {"message": event.name, "args": event.args}  # type: ignore[attr-defined]
-        setattr(request, _EVENT_ATTRIBUTE, event)
+        request.__dict__.update(
+            sid=event.sid,
+            namespace=event.namespace,
+            event={"message": event.name, "args": event.args},
+            sockevent=event,
+        )
         return context
 
     def pop(self, context: RequestContext, error: BaseException | None = None) -> None:
@@ -116,6 +118,17 @@ class EventContext:
                 self._save_flask_session(context)
         finally:
             context.pop(error)
+
+    def _connection_request(self, environ: dict[str, Any]) -> Request:
+        """Parse the handshake once: the template each event's request is copied from."""
+        app = self.app
+        request = app.request_class(environ)
+        request.json_module = app.json
+        try:
+            environ[_URL_ADAPTER_KEY] = app.create_url_adapter(request)
+        except HTTPException as exc:
+            request.routing_exception = exc
+        return request
 
     def _connection_session(self, environ: dict[str, Any], request: Request) -> ManagedSession:
         session = environ.get(_SESSION_KEY)
