@@ -1,0 +1,173 @@
+"""The monitor: a Flask blueprint and a Socket.IO namespace that show the bus live.
+
+::
+
+    from flask_sockevents.monitor import Monitor
+
+    Monitor(sockevents)        # http://127.0.0.1:5000/sockevents/
+
+A listener on ``("*", "*")`` feeds a :class:`~flask_sockevents.monitor.MonitorState`.
+Pages connect to the monitor's own namespace (``/sockevents``), ask for a
+snapshot, then receive a ``delta`` about twice a second from one background
+task, which runs only while at least one page is connected. The monitor's
+namespace is left out of what it shows, so watching never feeds itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from .state import MonitorState
+
+__all__ = ["ROOM", "Monitor", "local_or_debug"]
+
+ROOM = "monitor"
+"""The room of the monitor namespace that deltas are pushed to."""
+
+_HERE = Path(__file__).resolve().parent
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+
+
+def local_or_debug() -> bool:
+    """The default access check: true in debug mode or for a request from the loopback.
+
+    ``request.remote_addr`` must be ``127.0.0.1`` or ``::1``. Behind a reverse
+    proxy every request comes from the proxy's address, which may well be the
+    loopback: pass your own ``check`` there (e.g. one that tests
+    ``current_user.is_admin``).
+    """
+    return bool(current_app.debug) or request.remote_addr in _LOOPBACK
+
+
+class Monitor:
+    """A live page of the bus: clients, events per second, latest events, rejections, failures.
+
+    :param sockevents: the :class:`~flask_sockevents.SockEvents` extension to
+        watch; when given, :meth:`init_app` is called.
+    :param url_prefix: where the page is served (``/sockevents/``).
+    :param check: called with no arguments in the request context of the
+        page and of each namespace connect; false answers the page with 403
+        and refuses the connect. Default: :func:`local_or_debug`.
+    :param namespace: the Socket.IO namespace the page connects to.
+    :param interval: seconds between two pushes to the connected pages.
+    :param state_options: passed to :class:`MonitorState` (``window``,
+        ``max_events``, ...).
+
+    The page needs no JavaScript from elsewhere: its Socket.IO client (over
+    websocket) and its chart are static files of the blueprint.
+    """
+
+    def __init__(
+        self,
+        sockevents: Any = None,
+        *,
+        url_prefix: str = "/sockevents",
+        check: Callable[[], bool] | None = None,
+        namespace: str = "/sockevents",
+        interval: float = 0.5,
+        **state_options: Any,
+    ) -> None:
+        self.url_prefix = url_prefix.rstrip("/")
+        self.check: Callable[[], bool] = check if check is not None else local_or_debug
+        self.namespace = namespace
+        self.interval = interval
+        self.state_options = state_options
+        self.state = MonitorState(exclude_namespace=namespace, **state_options)
+        self.sockevents: Any = None
+        self.watchers: set[str] = set()
+        self._pushing = False
+        if sockevents is not None:
+            self.init_app(sockevents)
+
+    # -- set-up ----------------------------------------------------------------
+
+    def init_app(self, sockevents: Any, app: Any = None) -> None:
+        """Watch ``sockevents`` and serve the page on its app (or on ``app``).
+
+        :raises RuntimeError: when neither the extension nor ``app`` has a Flask app.
+        """
+        app = app if app is not None else sockevents.app
+        if app is None:
+            raise RuntimeError(
+                "Monitor needs a Flask app: call sockevents.init_app(app) first, "
+                "or pass it: monitor.init_app(sockevents, app=app)"
+            )
+        self.sockevents = sockevents
+        self.state.is_declared = sockevents.bus.router.is_declared
+        sockevents.listen("*", namespace="*")(self.state)
+        sockevents.on("connect", namespace=self.namespace)(self._on_connect)
+        sockevents.on("disconnect", namespace=self.namespace)(self._on_disconnect)
+        sockevents.on("snapshot", namespace=self.namespace)(self._on_snapshot)
+        app.register_blueprint(self.blueprint(), url_prefix=self.url_prefix)
+        app.extensions["sockevents_monitor"] = self
+
+    def blueprint(self) -> Blueprint:
+        """A new blueprint serving the page and its static files, behind :attr:`check`."""
+        blueprint = Blueprint(
+            "sockevents_monitor",
+            __name__,
+            static_folder=str(_HERE / "static"),
+            static_url_path="/static",
+            template_folder=str(_HERE / "templates"),
+        )
+
+        @blueprint.before_request
+        def require_access() -> None:
+            if not self.check():
+                abort(403)
+
+        @blueprint.get("/")
+        def page() -> str:
+            path = self.sockevents.options.get("path") or "socket.io"
+            return render_template(
+                "sockevents_monitor.html",
+                namespace=self.namespace,
+                socketio_path="/" + str(path).strip("/") + "/",
+                interval=self.interval,
+                window=self.state.window,
+            )
+
+        return blueprint
+
+    # -- the namespace -----------------------------------------------------------
+
+    def _on_connect(self) -> bool:
+        if not self.check():
+            return False
+        sid: str = request.sid  # type: ignore[attr-defined]
+        self.sockevents.join_room(ROOM, sid, namespace=self.namespace)
+        self.watchers.add(sid)
+        if not self._pushing:
+            self._pushing = True
+            self.sockevents.start_background_task(self._push_while_watched, self.state.last_seq)
+        return True
+
+    def _on_disconnect(self) -> None:
+        self.watchers.discard(request.sid)  # type: ignore[attr-defined]
+
+    def _on_snapshot(self) -> dict[str, Any]:
+        return self._describe(self.state.snapshot())
+
+    def _describe(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        snapshot["watchers"] = len(self.watchers)
+        return snapshot
+
+    def _push_while_watched(self, sent: int) -> None:
+        """Push a delta to the room every :attr:`interval` seconds until no page is left.
+
+        :param sent: the seq of the last row the pages have (from their snapshot).
+        """
+        try:
+            while self.watchers:
+                self.sockevents.sleep(self.interval)
+                if not self.watchers:
+                    break
+                delta = self._describe(self.state.snapshot(since=sent))
+                sent = delta["seq"]
+                self.sockevents.emit("delta", delta, to=ROOM, namespace=self.namespace)
+        finally:
+            self._pushing = False
