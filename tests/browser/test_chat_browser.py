@@ -278,6 +278,20 @@ def test_switching_room_moves_the_member_between_member_lists(
     _wait(carol, lambda d: _members(d) == ["alice", "carol"])
 
 
+def test_leaving_the_page_removes_the_member_from_the_room(
+    open_page: Callable[[], WebDriver],
+) -> None:
+    alice, bob = open_page(), open_page()
+    _join(alice, "alice", room="doorway")
+    _join(bob, "bob", room="doorway")
+    _wait(bob, lambda d: _members(d) == ["alice", "bob"])
+
+    alice.get("about:blank")
+
+    _wait(bob, lambda d: _members(d) == ["bob"])
+    assert "alice left" in [n.text for n in bob.find_elements(By.CSS_SELECTOR, "#messages .notice")]
+
+
 def test_a_blank_name_is_refused_with_a_reason(open_page: Callable[[], WebDriver]) -> None:
     page = open_page()
 

@@ -21,8 +21,15 @@
     return;
   }
 
-  const socket = io({ transports: ["websocket", "polling"] });
-  const bus = io("/bus", { transports: ["websocket", "polling"] });
+  // Close the connection when the page goes away, so the room sees the member
+  // leave at once rather than when the server's ping times out.
+  const options = {
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    closeOnBeforeunload: true,
+  };
+  const socket = io(options);
+  const bus = io("/bus", options);
   const me = { name: null, room: null };
   window.chat = { socket, bus, me };
 
