@@ -157,7 +157,8 @@ def chart(
     figure, axes = plt.subplots(
         rows, columns, figsize=(4.2 * columns, 3.4 * rows + 0.8), squeeze=False
     )
-    colors = plt.get_cmap("tab10").colors
+    palette = plt.get_cmap("tab10")
+    colors = [palette(i) for i in range(10)]
     for index, (scenario, metric) in enumerate(panels):
         ax = axes[index // columns][index % columns]
         names, heights, low, high, tints, labels = [], [], [], [], [], []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -102,7 +103,8 @@ def environment() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
-        "cpus": __import__("os").cpu_count(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "node": node_version,
         "packages": {
@@ -182,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             skipped[server.name] = reason
     runs: list[dict[str, Any]] = []
+    context = environment()
     started = time.monotonic()
     started_at = datetime.datetime.now(datetime.timezone.utc)
     print(
@@ -239,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "repeats": repeats,
         "baseline": BASELINE,
-        "environment": environment(),
+        "environment": context,
         "servers": {
             s.name: {"label": s.label, "command": list(s.command), "skipped": skipped.get(s.name)}
             for s in servers
