@@ -17,10 +17,13 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
 	touch $@
 
-# Debian packages the integration tests use: headless Chromium and its driver.
+# Debian packages the integration tests use: headless Chromium and its driver,
+# and Redis for the multi-process tests.
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		$(APT) update && $(APT) install -y --no-install-recommends chromium chromium-driver; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| ! command -v redis-server >/dev/null; then \
+		$(APT) update && $(APT) install -y --no-install-recommends \
+			chromium chromium-driver redis-server; \
 	fi
 
 # The official Socket.IO JavaScript client for the chat example, from npm.

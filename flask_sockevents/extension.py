@@ -86,6 +86,7 @@ class SockEvents:
         )
         self.namespace_handlers: dict[str, Namespace] = {}
         self.wsgi_server: Any = None
+        self.max_message_size: int = DEFAULTS["max_message_size"]
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
@@ -113,6 +114,7 @@ class SockEvents:
         if settings["message_queue"]:
             server_options["client_manager"] = _queue_manager(settings, app is None)
         self.bus.max_event_name_length = settings["max_event_name_length"]
+        self.max_message_size = settings["max_message_size"]
         namespaces = settings["namespaces"]
         self._accepted_namespaces = None if namespaces == "*" else set(namespaces or ["/"])
         self.server = Server(

@@ -163,7 +163,7 @@ class Server(socketio.Server):
 
     def _receive(self, connection: _Connection, data: Any) -> None:
         if connection.binary is not None:
-            if not isinstance(data, bytes):
+            if not isinstance(data, (bytes, bytearray)):
                 raise ProtocolError("expected a binary attachment")
             pkt = connection.binary
             connection.binary_size += len(data)

@@ -25,12 +25,15 @@ def make_server(
     :param kwargs: more ``gevent.pywsgi.WSGIServer`` options (``certfile``...).
     """
     from gevent import pywsgi
-    from geventwebsocket.handler import WebSocketHandler
 
+    from .websocket import DEFAULT_MAX_MESSAGE_SIZE, handler_class
+
+    sockevents = app.extensions.get("sockevents")
+    max_message_size = getattr(sockevents, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
     return pywsgi.WSGIServer(
         (host, port),
         app,
-        handler_class=WebSocketHandler,
+        handler_class=handler_class(max_message_size),
         log=logging.getLogger("flask_sockevents.access") if log_output else None,
         **kwargs,
     )

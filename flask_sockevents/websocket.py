@@ -1,0 +1,180 @@
+"""The websocket transport: gevent-websocket, hardened against hostile frames.
+
+gevent-websocket reads a frame's whole payload before anything can look at its
+size, accepts unmasked client frames, lets a message grow through endless
+continuation frames, and validates UTF-8 byte by byte in pure Python, so one
+client sending a large text message stalls every other client of the process.
+:class:`WebSocketHandler` installs :class:`LimitedWebSocket` instead, which:
+
+- refuses a message larger than ``max_message_size`` from its frame header,
+  before reading the payload (close code 1009);
+- closes on unmasked client frames, reserved bits and unknown opcodes (1002);
+- allows at most ``max_frames_per_message`` frames in one message (1002);
+- validates UTF-8 of text messages with Python's codec (1007 when invalid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+from typing import Any
+
+from geventwebsocket.exceptions import ProtocolError, WebSocketError
+from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
+from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "LimitedWebSocket", "MessageTooBig", "WebSocketHandler"]
+
+DEFAULT_MAX_MESSAGE_SIZE = 1_000_000
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_INVALID_DATA = 1007
+CLOSE_MESSAGE_TOO_BIG = 1009
+
+
+class MessageTooBig(WebSocketError):
+    """A client announced a message larger than ``max_message_size``."""
+
+
+class LimitedWebSocket(WebSocket):
+    """A gevent-websocket ``WebSocket`` that enforces size and framing rules while reading.
+
+    The limits are class attributes (the base class has ``__slots__``, and the
+    handler swaps the class of a live socket): see :func:`handler_class`.
+    """
+
+    __slots__ = ()
+    max_message_size = DEFAULT_MAX_MESSAGE_SIZE
+    max_frames_per_message = 1024
+
+    def read_frame(self, budget: int | None = None) -> tuple[Any, bytes]:
+        """Read one frame, refusing it from its header when it breaks a rule.
+
+        :param budget: bytes the current message may still grow by.
+        :raises MessageTooBig: the frame would take the message over the limit.
+        :raises ProtocolError: reserved bits, or an unmasked frame.
+        """
+        header = Header.decode_header(self.stream)
+        if header.flags:
+            raise ProtocolError("reserved bits set")
+        if not header.mask:
+            raise ProtocolError("client frames must be masked")
+        if header.length > (self.max_message_size if budget is None else budget):
+            raise MessageTooBig(f"message larger than {self.max_message_size} bytes")
+        if not header.length:
+            return header, b""
+        payload = self.raw_read(header.length)
+        if payload is None or len(payload) != header.length:
+            raise WebSocketError("Unexpected EOF reading frame payload")
+        return header, header.unmask_payload(payload)
+
+    def read_message(self) -> Any:
+        """Return the next text (``str``) or binary (``bytes``) message, or ``None`` on close."""
+        opcode = None
+        message = bytearray()
+        frames = 0
+        while True:
+            budget = self.max_message_size - len(message)
+            header, payload = self.read_frame(budget)
+            frame_opcode = header.opcode
+            if frame_opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+                if opcode:
+                    raise ProtocolError("a new message started inside a fragmented one")
+                opcode = frame_opcode
+            elif frame_opcode == self.OPCODE_CONTINUATION:
+                if not opcode:
+                    raise ProtocolError("continuation frame without a message")
+            elif frame_opcode == self.OPCODE_PING:
+                self.handle_ping(header, payload)
+                continue
+            elif frame_opcode == self.OPCODE_PONG:
+                self.handle_pong(header, payload)
+                continue
+            elif frame_opcode == self.OPCODE_CLOSE:
+                self.handle_close(header, payload)
+                return None
+            else:
+                raise ProtocolError(f"unknown opcode {frame_opcode}")
+            frames += 1
+            if frames > self.max_frames_per_message:
+                raise ProtocolError(f"more than {self.max_frames_per_message} frames in a message")
+            message += payload
+            if header.fin:
+                break
+        if opcode == self.OPCODE_TEXT:
+            return message.decode("utf-8")  # UnicodeDecodeError is a UnicodeError
+        return bytes(message)
+
+    def close(self, code: int = 1000, message: bytes | str = b"") -> None:
+        """Send a close frame carrying ``code`` and end the connection.
+
+        gevent-websocket drops the status code and leaves the reader blocked
+        on the socket until the peer answers; here the socket is shut down
+        once the frame is sent, so a dropped client is gone at once.
+        """
+        if self.closed:
+            return
+        handler_socket = getattr(self.handler, "socket", None)
+        try:
+            reason = self._encode_bytes(message) if message else b""
+            self.send_frame(struct.pack("!H", code) + reason, opcode=self.OPCODE_CLOSE)
+        except (WebSocketError, OSError):
+            pass  # the peer is gone already
+        finally:
+            _release(self)
+            if handler_socket is not None:
+                with contextlib.suppress(OSError):
+                    handler_socket.shutdown(socket.SHUT_RDWR)
+
+    def receive(self) -> Any:
+        """Read the next message; on a broken rule close the socket and return ``None``."""
+        if self.closed:
+            self.current_app.on_close(MSG_ALREADY_CLOSED)
+            raise WebSocketError(MSG_ALREADY_CLOSED)
+        try:
+            return self.read_message()
+        except MessageTooBig:
+            self.close(CLOSE_MESSAGE_TOO_BIG)
+        except UnicodeError:
+            self.close(CLOSE_INVALID_DATA)
+        except ProtocolError:
+            self.close(CLOSE_PROTOCOL_ERROR)
+        except OSError:
+            self.close()
+            self.current_app.on_close(MSG_CLOSED)
+        return None
+
+
+def _release(websocket: Any) -> None:
+    """Mark ``websocket`` closed and drop its stream, as gevent-websocket's ``close`` does."""
+    websocket.closed = True
+    websocket.stream = websocket.raw_write = websocket.raw_read = websocket.environ = None
+
+
+class WebSocketHandler(_GeventWebSocketHandler):
+    """gevent-websocket's WSGI handler, upgrading to :class:`LimitedWebSocket`.
+
+    Use :func:`handler_class` for another ``max_message_size``.
+    """
+
+    websocket_class: type[LimitedWebSocket] = LimitedWebSocket
+
+    def upgrade_connection(self) -> Any:
+        """Upgrade as gevent-websocket does, then install the limits on the new socket."""
+        result = super().upgrade_connection()
+        websocket = getattr(self, "websocket", None)
+        if type(websocket) is WebSocket:
+            websocket.__class__ = self.websocket_class
+        return result
+
+
+def handler_class(max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> type[WebSocketHandler]:
+    """A :class:`WebSocketHandler` refusing messages over ``max_message_size`` bytes."""
+    if max_message_size == LimitedWebSocket.max_message_size:
+        return WebSocketHandler
+    websocket_class = type(
+        "LimitedWebSocket",
+        (LimitedWebSocket,),
+        {"__slots__": (), "max_message_size": max_message_size},
+    )
+    return type("WebSocketHandler", (WebSocketHandler,), {"websocket_class": websocket_class})
