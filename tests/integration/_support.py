@@ -10,17 +10,27 @@ from typing import Any
 import engineio
 import socketio
 import websocket
+from flask import Flask
 
-from flask_sockevents import Event, EventKind, Outcome
+from flask_sockevents import Event, EventKind, Outcome, SockEvents
+from flask_sockevents.testing import LiveServer
 
 __all__ = [
+    "AppFactory",
     "BusLog",
+    "Clients",
     "InOrderClient",
+    "Serve",
     "closed_by_server",
     "open_raw_websocket",
     "raw_connect",
     "wait_for",
 ]
+
+#: ``make_app(**options) -> (app, sockevents)``: a fresh app with SockEvents.
+AppFactory = Callable[..., tuple[Flask, SockEvents]]
+#: ``serve(app) -> LiveServer``: ``app`` served until the test ends.
+Serve = Callable[[Flask], LiveServer]
 
 #: Seconds any asynchronous outcome may take before a test gives up on it.
 TIMEOUT = 5.0
@@ -130,3 +140,35 @@ def closed_by_server(ws: websocket.WebSocket, timeout: float = TIMEOUT) -> bool:
             return True
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             return True
+
+
+class Clients:
+    """Makes python-socketio clients for a test and disconnects them all at its end.
+
+    :param transports: the transports every client connects with.
+    """
+
+    def __init__(self, transports: list[str]) -> None:
+        self.transports = transports
+        self.made: list[InOrderClient] = []
+
+    def new(self) -> InOrderClient:
+        """A client that is not connected yet (to register handlers first)."""
+        client = InOrderClient(reconnection=False)
+        self.made.append(client)
+        return client
+
+    def connect(
+        self, url: str, client: InOrderClient | None = None, **options: Any
+    ) -> InOrderClient:
+        """Connect ``client`` (or a new one) to ``url``; ``options`` go to ``Client.connect``."""
+        client = client or self.new()
+        options.setdefault("transports", self.transports)
+        options.setdefault("wait_timeout", TIMEOUT)
+        client.connect(url, **options)
+        return client
+
+    def close_all(self) -> None:
+        """Disconnect every client."""
+        for client in self.made:
+            client.shutdown()

@@ -20,9 +20,7 @@ from flask import Flask
 from flask_sockevents import SockEvents
 from flask_sockevents.testing import LiveServer
 
-from ._support import TIMEOUT, BusLog, InOrderClient, open_raw_websocket
-
-AppFactory = Callable[..., tuple[Flask, SockEvents]]
+from ._support import AppFactory, BusLog, Clients, Serve, open_raw_websocket
 
 
 @pytest.fixture(params=[["websocket"], ["polling"]], ids=["websocket", "polling"])
@@ -57,7 +55,7 @@ def bus_log() -> BusLog:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Flask], LiveServer]]:
+def serve() -> Iterator[Serve]:
     """Serve an app on 127.0.0.1 and an ephemeral port until the test ends."""
     servers: list[LiveServer] = []
 
@@ -71,41 +69,9 @@ def serve() -> Iterator[Callable[[Flask], LiveServer]]:
         server.stop()
 
 
-class Clients:
-    """Makes python-socketio clients for a test and disconnects them all at its end.
-
-    :param transports: the transports every client connects with.
-    """
-
-    def __init__(self, transports: list[str]) -> None:
-        self.transports = transports
-        self.made: list[InOrderClient] = []
-
-    def new(self) -> InOrderClient:
-        """A client that is not connected yet (to register handlers first)."""
-        client = InOrderClient(reconnection=False)
-        self.made.append(client)
-        return client
-
-    def connect(
-        self, url: str, client: InOrderClient | None = None, **options: Any
-    ) -> InOrderClient:
-        """Connect ``client`` (or a new one) to ``url``; ``options`` go to ``Client.connect``."""
-        client = client or self.new()
-        options.setdefault("transports", self.transports)
-        options.setdefault("wait_timeout", TIMEOUT)
-        client.connect(url, **options)
-        return client
-
-    def close_all(self) -> None:
-        """Disconnect every client."""
-        for client in self.made:
-            client.shutdown()
-
-
 @pytest.fixture
 def raw_websockets(
-    serve: Callable[[Flask], LiveServer],
+    serve: Serve,
 ) -> Iterator[Callable[[str], websocket.WebSocket]]:
     """Open raw Engine.IO websockets (past the open packet), closed at the end of the test."""
     opened: list[websocket.WebSocket] = []
@@ -121,9 +87,7 @@ def raw_websockets(
 
 
 @pytest.fixture
-def clients(
-    serve: Callable[[Flask], LiveServer], transports: list[str]
-) -> Iterator[Clients]:
+def clients(serve: Serve, transports: list[str]) -> Iterator[Clients]:
     """Real clients over the test's transport, disconnected before the servers stop."""
     made = Clients(transports)
     yield made

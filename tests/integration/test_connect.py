@@ -9,10 +9,12 @@ import socketio
 
 from flask_sockevents import ConnectionRefusedError, Event, Reject
 
-from ._support import wait_for
+from ._support import AppFactory, Clients, Serve, wait_for
 
 
-def test_connect_handler_receives_the_auth_dict(make_app, serve, clients) -> None:
+def test_connect_handler_receives_the_auth_dict(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
     app, sockevents = make_app()
     seen: list[Any] = []
 
@@ -26,7 +28,7 @@ def test_connect_handler_receives_the_auth_dict(make_app, serve, clients) -> Non
     assert seen == [{"token": "s3cret", "user": 7}]
 
 
-def _refused_connect_error(url: str, clients: Any) -> Any:
+def _refused_connect_error(url: str, clients: Clients) -> Any:
     """Connect a client that must be refused; return what its connect_error handler got."""
     errors: list[Any] = []
     client = clients.new()
@@ -38,7 +40,7 @@ def _refused_connect_error(url: str, clients: Any) -> Any:
 
 
 def test_connect_handler_returning_false_refuses_the_connection(
-    make_app, serve, clients
+    make_app: AppFactory, serve: Serve, clients: Clients
 ) -> None:
     app, sockevents = make_app()
 
@@ -68,7 +70,7 @@ def test_connection_refused_error_message_reaches_the_clients_connect_error(
 
 
 def test_guard_raising_reject_refuses_the_connect_with_its_reason(
-    make_app, serve, clients
+    make_app: AppFactory, serve: Serve, clients: Clients
 ) -> None:
     app, sockevents = make_app()
     handled: list[Any] = []
