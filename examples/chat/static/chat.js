@@ -220,7 +220,7 @@
     return item;
   }
 
-  function addBusEntry(entry) {
+  function addBusEntry(entry, live) {
     if (seen.has(entry.seq)) return;
     seen.add(entry.seq);
     const log = $("bus-log");
@@ -234,18 +234,18 @@
       }
     }
     log.insertBefore(row, before);
-    row.classList.add("fresh");
+    if (live) row.classList.add("fresh");
     while (log.children.length > BUS_ROWS) log.lastElementChild.remove();
     $("bus-count").textContent = seen.size;
   }
 
   bus.on("bus", (entry) => {
-    if (!paused) addBusEntry(entry);
+    if (!paused) addBusEntry(entry, true);
   });
 
   bus.on("connect", async () => {
     const history = await bus.emitWithAck("history");
-    history.forEach(addBusEntry);
+    for (const entry of history) addBusEntry(entry, false);
   });
 
   $("bus-pause").addEventListener("click", (event) => {
