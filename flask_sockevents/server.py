@@ -19,6 +19,7 @@ packets are never held back. Connections never wait on each other.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -97,6 +98,9 @@ class Server(socketio.Server):
     :param max_queued_events: packets queued per connection before the reader
         waits for the worker.
     :param max_attachments: binary attachments allowed in one packet.
+    :param max_connections_per_address: open transports allowed from one
+        remote address (``None`` for no limit); more are refused at the
+        handshake with HTTP 401.
     :param on_emit: called with an ``EMIT`` event after every server emit.
     :param kwargs: python-socketio ``Server`` options.
     """
@@ -109,6 +113,7 @@ class Server(socketio.Server):
         connect_timeout: float | None = 45.0,
         max_queued_events: int = 100,
         max_attachments: int = 10,
+        max_connections_per_address: int | None = None,
         on_emit: Callable[[Event], None] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -124,14 +129,22 @@ class Server(socketio.Server):
         self.connect_timeout = connect_timeout
         self.max_queued_events = max(1, max_queued_events)
         self.max_attachments = max_attachments
+        self.max_connections_per_address = max_connections_per_address
+        self._per_address: Counter[str | None] = Counter()
         self.on_emit = on_emit
         self.protocol_errors: Counter[str] = Counter()
         self._connections: dict[str, _Connection] = {}
 
     # -- the reader ---------------------------------------------------------
 
-    def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+    def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        address = environ.get("REMOTE_ADDR")
+        limit = self.max_connections_per_address
+        if limit is not None and self._per_address[address] >= limit:
+            self.protocol_errors["too many connections from one address"] += 1
+            return {"message": "too many connections from this address"}
         super()._handle_eio_connect(eio_sid, environ)
+        self._per_address[address] += 1
         connection = self._connections[eio_sid] = _Connection(eio_sid, environ)
         if self.connect_timeout:
             connection.connect_timer = gevent.spawn_later(
@@ -167,6 +180,8 @@ class Server(socketio.Server):
                 raise ProtocolError("expected a binary attachment")
             pkt = connection.binary
             connection.binary_size += len(data)
+            if connection.binary_size > self.eio.max_http_buffer_size:
+                raise ProtocolError("binary attachments larger than max_message_size")
             try:
                 complete = pkt.add_attachment(data)
             except (ValueError, IndexError, TypeError, KeyError) as exc:
@@ -305,9 +320,16 @@ class Server(socketio.Server):
             elif what == "disconnect":
                 self._dispatch_disconnect(connection, item[1], item[2], item[3])
             else:  # "close": the transport is gone and everything before it is done
-                self._connections.pop(connection.eio_sid, None)
+                self._forget(connection)
         except Exception:
             logger.exception("dispatch of %r failed", item)
+
+    def _forget(self, connection: _Connection) -> None:
+        if self._connections.pop(connection.eio_sid, None) is not None:
+            address = connection.remote_addr
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
 
     def _dispatch_event(
         self, connection: _Connection, event: Event, rejection: str | None, ack_id: int | None
@@ -506,6 +528,38 @@ class Server(socketio.Server):
             raise TimeoutError(f"no answer to {event!r} from {to} within {timeout} s")
         answer = answers[0]
         return answer if len(answer) > 1 else answer[0] if answer else None
+
+    def shutdown_gracefully(self, timeout: float) -> bool:
+        """Finish what clients sent, then disconnect every client and close the transports.
+
+        Packets already received are dispatched first, so every event the
+        server took gets its handler run and its acknowledgement sent; then
+        each connected namespace is disconnected (reason ``SERVER_DISCONNECT``,
+        published on the bus once, in order) and every transport is closed.
+
+        :param timeout: seconds allowed for all of it.
+        :return: ``True`` if everything finished in time, ``False`` if some
+            handler was still running at the deadline (it is left running).
+        """
+        deadline = time.monotonic() + timeout
+        finished = self._join_workers(deadline)
+        for connection in list(self._connections.values()):
+            for namespace, sid in list(connection.sids.items()):
+                self.disconnect(sid, namespace, ignore_queue=True)
+        finished = self._join_workers(deadline) and finished
+        gevent.spawn(self.eio.disconnect).join(max(0.0, deadline - time.monotonic()))
+        return self._join_workers(deadline) and finished
+
+    def _join_workers(self, deadline: float) -> bool:
+        """Wait until no connection has packets to dispatch, or until ``deadline``."""
+        while True:
+            workers = [c.worker for c in self._connections.values() if c.worker is not None]
+            if not workers:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            gevent.joinall(workers, timeout=remaining)
 
     def connection_stats(self) -> dict[str, int]:
         """Connections known to the server and packets waiting in their queues."""
