@@ -5,7 +5,8 @@ talk to the room and switch rooms. Beside the chat, the *bus* panel shows every
 event the bus published on the chat's namespace: a listener on ``"/"`` forwards
 each one (kind, name, outcome, duration) to the separate ``/bus`` namespace the
 page subscribes to. The listener only listens on ``"/"``, so the panel's own
-traffic never feeds itself.
+traffic never feeds itself. The whole bus, every namespace, is on the monitor
+page at ``/sockevents/`` (linked from the header; local requests only).
 
 Run it with ``make run``, or::
 
@@ -28,6 +29,7 @@ from typing import Any
 from flask import Flask, Response, render_template, request, send_from_directory
 
 from flask_sockevents import Event, SockEvents, emit, join_room, leave_room, rooms
+from flask_sockevents.monitor import Monitor
 
 HERE = Path(__file__).resolve().parent
 CLIENT_DIR = HERE / "node_modules" / "socket.io-client" / "dist"
@@ -139,6 +141,7 @@ def create_app(**sockevents_options: Any) -> Flask:
     """
     app = Flask(__name__)
     sockevents = SockEvents(app, **sockevents_options)
+    Monitor(sockevents)  # the live bus monitor at /sockevents/, for local requests only
     state = ChatState()
     app.extensions["chat_state"] = state
 

@@ -68,6 +68,7 @@
       if (startedAt !== null && snapshot.started_at !== startedAt) {  // a new server process
         $("events").textContent = "";
         $("problems").textContent = "";
+        $("problems-empty").hidden = false;
         seen = seenProblem = 0;
       }
       startedAt = snapshot.started_at;
@@ -93,6 +94,7 @@
     setText("watchers", fmt(data.watchers));
     setText("uptime", duration(data.now - data.started_at));
     renderClients(clients);
+    renderBusiest(data.series);
     renderLegend(chart.draw(data.series));
     renderEvents(data.events || []);
     renderReasons("rejection-reasons", "rejections-empty", data.rejections.by_reason);
@@ -129,6 +131,29 @@
       body.appendChild(row);
     });
     $("clients-empty").hidden = names.length > 0;
+  }
+
+  function renderBusiest(series) {
+    var body = $("busiest");
+    var totals = Object.keys(series.counts).map(function (name) {
+      return [name, series.counts[name].reduce(function (a, b) { return a + b; }, 0)];
+    }).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 8);
+    body.textContent = "";
+    var max = totals.length ? totals[0][1] : 1;
+    totals.forEach(function (pair) {
+      var row = el("tr", "busy-row");
+      row.dataset.name = pair[0];
+      row.appendChild(el("td", "ns", pair[0]));
+      var bar = el("td", "bar-cell");
+      var fill = el("span", "bar");
+      fill.style.width = Math.max(2, (pair[1] / max) * 100) + "%";
+      fill.style.background = chart.color(pair[0]);
+      bar.appendChild(fill);
+      row.appendChild(bar);
+      row.appendChild(el("td", "num r count", fmt(pair[1])));
+      body.appendChild(row);
+    });
+    $("busiest-empty").hidden = totals.length > 0;
   }
 
   function renderLegend(layers) {
@@ -203,6 +228,7 @@
     fresh.forEach(function (row) { body.insertBefore(eventRow(row, false), body.firstChild); });
     if (fresh.length) seenProblem = fresh[fresh.length - 1].seq;
     while (body.childNodes.length > MAX_PROBLEMS) body.removeChild(body.lastChild);
+    $("problems-empty").hidden = body.childNodes.length > 0;
   }
 
   window.sockeventsMonitor = {link: link, chart: chart};
