@@ -67,6 +67,10 @@ class BusLog:
         """The events of ``kind`` (for client ``sid`` only, if given)."""
         return [e for e in list(self.events) if e.kind is kind and (sid is None or e.sid == sid)]
 
+    def disconnects(self, sid: str) -> list[Event]:
+        """The disconnects of client ``sid``."""
+        return self.of_kind(EventKind.DISCONNECT, sid)
+
     def rejected(self, name: str) -> list[Event]:
         """The client events called ``name`` that were rejected."""
         return [

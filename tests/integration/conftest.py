@@ -33,7 +33,7 @@ def transports(request: pytest.FixtureRequest) -> list[str]:
 def make_app() -> AppFactory:
     """Build ``(app, sockevents)``: a fresh Flask app with SockEvents and ``options``.
 
-    The server pings every second (``ping_interval=1``) unless told otherwise,
+    The server pings four times a second (``ping_interval=0.25``) unless told otherwise,
     so a long-polling request never stays open for long: python-engineio's
     client sometimes ends its write loop before sending CLOSE, and then waits
     for its pending GET to return before its ``disconnect()`` does.
@@ -42,7 +42,7 @@ def make_app() -> AppFactory:
     def build(**options: Any) -> tuple[Flask, SockEvents]:
         app = Flask(__name__)
         app.config["SECRET_KEY"] = "integration"
-        options.setdefault("ping_interval", 1)
+        options.setdefault("ping_interval", 0.25)
         return app, SockEvents(app, **options)
 
     return build

@@ -1,0 +1,86 @@
+"""Order and independence: one connection's events in arrival order, connections in parallel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+import gevent
+import gevent.event
+import pytest
+
+from ._support import TIMEOUT, AppFactory, Clients, Serve, wait_for
+
+EVENTS_PER_CLIENT = 200
+
+#: Why the burst fails over long-polling (see the test below).
+POLLING_BURST_LIMIT = (
+    "python-engineio drops, silently and whole, a long-polling POST of more than "
+    "Payload.max_decode_packets (16) packets, and clients batch everything they "
+    "have queued into one POST: a burst of 17+ events over polling is lost"
+)
+
+
+def test_events_of_each_client_are_handled_in_arrival_order(
+    make_app: AppFactory,
+    serve: Serve,
+    clients: Clients,
+    transports: list[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    if transports == ["polling"]:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=POLLING_BURST_LIMIT))
+    app, sockevents = make_app()
+    seen: dict[str, list[int]] = {}
+
+    @sockevents.on("seq")
+    def seq(number: int) -> None:
+        if number % 3 == 0:
+            gevent.sleep(0)  # let other greenlets, and this client's next packets, in
+        seen.setdefault(flask.request.sid, []).append(number)  # type: ignore[attr-defined]
+
+    server = serve(app)
+    first, second = clients.connect(server.url), clients.connect(server.url)
+
+    for number in range(EVENTS_PER_CLIENT):
+        first.emit("seq", number)
+        second.emit("seq", number)
+
+    # Dispatch is in arrival order, so the ack of a last event means every
+    # earlier event of that client has been handled.
+    for client in (first, second):
+        assert client.call("seq", EVENTS_PER_CLIENT, timeout=TIMEOUT) is None
+    assert seen == {
+        first.get_sid(): list(range(EVENTS_PER_CLIENT + 1)),
+        second.get_sid(): list(range(EVENTS_PER_CLIENT + 1)),
+    }
+
+
+def test_a_slow_handler_does_not_hold_up_other_clients(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    app, sockevents = make_app()
+    log: list[str] = []
+    gates: dict[str, Any] = {}
+
+    @sockevents.on("slow")
+    def slow() -> None:
+        gate = gates["slow"] = gevent.event.Event()
+        log.append("slow started")
+        log.append("slow released" if gate.wait(timeout=5) else "slow timed out")
+
+    @sockevents.on("fast")
+    def fast() -> str:
+        log.append("fast")
+        gates["slow"].set()
+        return "done"
+
+    server = serve(app)
+    patient, hasty = clients.connect(server.url), clients.connect(server.url)
+
+    patient.emit("slow")
+    wait_for(lambda: "slow started" in log)
+    assert hasty.call("fast", timeout=5) == "done"
+
+    wait_for(lambda: len(log) == 3)
+    assert log == ["slow started", "fast", "slow released"]
