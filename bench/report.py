@@ -76,7 +76,8 @@ def table(
 ) -> str:
     """Render the medians as a text table, one block per scenario, one column per server.
 
-    :param status: the servers that did not run, mapped to the word shown in their column.
+    :param status: the servers that did not run, mapped to the word shown where they have
+        no figure.
     """
     label_width = 38
     width = 22
@@ -91,10 +92,8 @@ def table(
             cells = []
             for server in servers:
                 value = median(summary, scenario.name, server.name, metric.key)
-                if server.name in status:
-                    cell = status[server.name]
-                elif value is None:
-                    cell = "failed"
+                if value is None:
+                    cell = status.get(server.name, "failed")
                 else:
                     cell = format_value(value)
                     share = ratio(summary, scenario.name, server.name, metric.key)

@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             skipped[server.name] = reason
     runs: list[dict[str, Any]] = []
+    started_once: set[str] = set()
     context = environment()
     started = time.monotonic()
     started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -203,12 +204,17 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     outcome = run_one(server, scenario, args.quick)
                 except BenchError as exc:
-                    skipped[server.name] = f"did not start: {exc}"
-                    print(
-                        f"[{repeat + 1}/{repeats}] {server.name} did not start, skipped:\n{exc}",
-                        file=sys.stderr,
-                    )
-                    continue
+                    if server.name not in started_once:
+                        skipped[server.name] = f"did not start: {exc}"
+                        print(
+                            f"[{repeat + 1}/{repeats}] {server.name} did not start, skipped:\n"
+                            f"{exc}",
+                            file=sys.stderr,
+                        )
+                        continue
+                    # It started before: count this as a failed run and try it again later.
+                    outcome = {"ok": False, "error": f"did not start: {exc}"}
+                started_once.add(server.name)
                 outcome.update(
                     repeat=repeat,
                     scenario=scenario.name,
@@ -233,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(summary, scenarios, servers, status))
     for note in notes(runs, skipped):
-        print("note: " + note.splitlines()[0])
+        lines = note.strip().splitlines()
+        print("note: " + " ... ".join(lines[:1] + lines[-1:] if len(lines) > 1 else lines))
     stamp = started_at.strftime("%Y-%m-%d %H:%M UTC")
     name = "quick" if args.quick else "bench"
     document = {
