@@ -10,7 +10,10 @@ client sending a large text message stalls every other client of the process.
   before reading the payload (close code 1009);
 - closes on unmasked client frames, reserved bits and unknown opcodes (1002);
 - allows at most ``max_frames_per_message`` frames in one message (1002);
-- validates UTF-8 of text messages with Python's codec (1007 when invalid).
+- validates UTF-8 of text messages with Python's codec (1007 when invalid);
+- closes on text messages python-engineio cannot decode (1002): it decodes
+  them outside any error handling, which would leave the session open
+  until its ping timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import socket
 import struct
 from typing import Any
 
+from engineio.packet import Packet as EngineIOPacket
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
@@ -30,6 +34,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 1_000_000
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_INVALID_DATA = 1007
 CLOSE_MESSAGE_TOO_BIG = 1009
+_DIGITS = frozenset("0123456789")
 
 
 class MessageTooBig(WebSocketError):
@@ -132,7 +137,10 @@ class LimitedWebSocket(WebSocket):
             self.current_app.on_close(MSG_ALREADY_CLOSED)
             raise WebSocketError(MSG_ALREADY_CLOSED)
         try:
-            return self.read_message()
+            message = self.read_message()
+            if type(message) is str and not _is_engineio_text(message):
+                raise ProtocolError("not an Engine.IO packet")
+            return message
         except MessageTooBig:
             self.close(CLOSE_MESSAGE_TOO_BIG)
         except UnicodeError:
@@ -143,6 +151,21 @@ class LimitedWebSocket(WebSocket):
             self.close()
             self.current_app.on_close(MSG_CLOSED)
         return None
+
+
+def _is_engineio_text(text: str) -> bool:
+    """Whether python-engineio can decode ``text`` as a packet.
+
+    It decodes a type digit followed by a digit (every Socket.IO packet) without
+    looking further; anything else it JSON-decodes, which may raise.
+    """
+    if text[:1] in _DIGITS and (len(text) == 1 or text[1].isnumeric()):
+        return True
+    try:
+        EngineIOPacket(encoded_packet=text)
+    except Exception:  # an empty message, a bad type, JSON nested too deep
+        return False
+    return True
 
 
 def _release(websocket: Any) -> None:
