@@ -561,6 +561,38 @@ class Server(socketio.Server):
                 return False
             gevent.joinall(workers, timeout=remaining)
 
+    def shutdown_gracefully(self, timeout: float) -> bool:
+        """Finish what clients sent, then disconnect every client and close the transports.
+
+        Packets already received are dispatched first, so every event the
+        server took gets its handler run and its acknowledgement sent; then
+        each connected namespace is disconnected (reason ``SERVER_DISCONNECT``,
+        published on the bus once, in order) and every transport is closed.
+
+        :param timeout: seconds allowed for all of it.
+        :return: ``True`` if everything finished in time, ``False`` if some
+            handler was still running at the deadline (it is left running).
+        """
+        deadline = time.monotonic() + timeout
+        finished = self._join_workers(deadline)
+        for connection in list(self._connections.values()):
+            for namespace, sid in list(connection.sids.items()):
+                self.disconnect(sid, namespace, ignore_queue=True)
+        finished = self._join_workers(deadline) and finished
+        gevent.spawn(self.eio.disconnect).join(max(0.0, deadline - time.monotonic()))
+        return self._join_workers(deadline) and finished
+
+    def _join_workers(self, deadline: float) -> bool:
+        """Wait until no connection has packets to dispatch, or until ``deadline``."""
+        while True:
+            workers = [c.worker for c in self._connections.values() if c.worker is not None]
+            if not workers:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            gevent.joinall(workers, timeout=remaining)
+
     def connection_stats(self) -> dict[str, int]:
         """Connections known to the server and packets waiting in their queues."""
         return {
