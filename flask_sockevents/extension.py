@@ -14,6 +14,7 @@ from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
 from .context import EventContext
 from .event import Event, EventKind
 from .namespace import Namespace, register_namespace
+from .queues import queue_manager
 from .server import Server
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "write_only": False,
     "path": "socket.io",
     "namespaces": None,
+    "shutdown_timeout": 10.0,
 }
 _CONFIG_PREFIX = "SOCKEVENTS_"
 
@@ -65,6 +67,8 @@ class SockEvents:
     - ``message_queue``, ``channel``, ``write_only``: fan emits out across
       processes through Redis or Kombu.
     - ``path`` ("socket.io"): the endpoint.
+    - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
+      SIGINT under :meth:`run`) gives running handlers before exiting.
 
     Everything else (``cors_allowed_origins``, ``ping_interval``,
     ``ping_timeout``, ``transports``, ``cookie``, ``logger``,
@@ -86,6 +90,7 @@ class SockEvents:
         )
         self.namespace_handlers: dict[str, Namespace] = {}
         self.wsgi_server: Any = None
+        self.shutdown_timeout: float = DEFAULTS["shutdown_timeout"]
         self.max_message_size: int = DEFAULTS["max_message_size"]
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
@@ -112,8 +117,13 @@ class SockEvents:
         server_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
         server_options.setdefault("max_http_buffer_size", settings["max_message_size"])
         if settings["message_queue"]:
-            server_options["client_manager"] = _queue_manager(settings, app is None)
+            server_options["client_manager"] = queue_manager(
+                settings["message_queue"],
+                channel=settings["channel"],
+                write_only=settings["write_only"] or app is None,
+            )
         self.bus.max_event_name_length = settings["max_event_name_length"]
+        self.shutdown_timeout = float(settings["shutdown_timeout"])
         self.max_message_size = settings["max_message_size"]
         namespaces = settings["namespaces"]
         self._accepted_namespaces = None if namespaces == "*" else set(namespaces or ["/"])
@@ -383,10 +393,30 @@ class SockEvents:
         :param debug: Flask debug mode; also turns on the reloader and request log.
         :param use_reloader: restart when source files change.
         :param log_output: log each HTTP request.
+        :param shutdown_timeout: seconds SIGTERM or SIGINT waits for running
+            handlers (the ``shutdown_timeout`` option by default); see
+            :meth:`shutdown`.
         """
         from .serving import run
 
         run(self, app or self.app, host=host, port=port, **kwargs)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop gracefully: what :meth:`run` does on SIGTERM or SIGINT.
+
+        Stops accepting connections, lets the handlers of events already
+        received finish and send their acknowledgements, disconnects every
+        client (each disconnect is published on the bus once), closes the
+        listeners that have a ``close()`` method (such as
+        :class:`~flask_sockevents.listeners.AuditLog`) and makes :meth:`run`
+        return.
+
+        :param timeout: seconds allowed (the ``shutdown_timeout`` option).
+        :return: ``True`` if every handler finished in time.
+        """
+        from .shutdown import shutdown
+
+        return shutdown(self, self.shutdown_timeout if timeout is None else timeout)
 
     def stop(self) -> None:
         """Stop the server started by :meth:`run`."""
@@ -434,13 +464,3 @@ def _payload(args: tuple[Any, ...]) -> Any:
         return None
     return args[0] if len(args) == 1 else tuple(args)
 
-
-def _queue_manager(settings: dict[str, Any], write_only: bool) -> Any:
-    url: str = settings["message_queue"]
-    channel = settings["channel"]
-    write_only = settings["write_only"] or write_only
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return socketio.RedisManager(url, channel=channel, write_only=write_only)
-    if url.startswith("kafka://"):
-        return socketio.KafkaManager(url, channel=channel, write_only=write_only)
-    return socketio.KombuManager(url, channel=channel, write_only=write_only)
