@@ -56,7 +56,7 @@ def test_connect_handler_returning_false_refuses_the_connection(
 
 
 def test_connection_refused_error_message_reaches_the_clients_connect_error(
-    make_app, serve, clients
+    make_app: AppFactory, serve: Serve, clients: Clients
 ) -> None:
     app, sockevents = make_app()
 
