@@ -18,7 +18,10 @@ from flask import Flask  # noqa: E402
 from flask_sockevents import Event, SockEvents, emit, join_room  # noqa: E402
 
 app = Flask(__name__)
-sockevents = SockEvents(app, logger=False, engineio_logger=False)
+# Every benchmark client connects from 127.0.0.1: lift the per-address cap.
+sockevents = SockEvents(
+    app, logger=False, engineio_logger=False, max_connections_per_address=None
+)
 
 events_by_name: Counter[str] = Counter()
 outcomes: Counter[str] = Counter()
