@@ -1,8 +1,20 @@
-"""Serving under gevent: pywsgi with gevent-websocket's handler."""
+"""Serving under gevent: pywsgi with gevent-websocket's handler, stopped gracefully.
+
+:func:`run` is what :meth:`SockEvents.run <flask_sockevents.SockEvents.run>`,
+``python -m flask_sockevents`` and ``flask sockevents run`` do: bind, connect
+to the message queue (if any) before the first client, serve, and on SIGTERM
+or SIGINT shut down gracefully (:mod:`flask_sockevents.shutdown`); a second
+signal stops at once.
+
+gevent must have monkey-patched the standard library before the app and its
+libraries were imported (``python -m flask_sockevents`` sees to it); a
+message queue refuses to start otherwise.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
@@ -13,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["make_server", "run"]
 
 logger = logging.getLogger("flask_sockevents")
+
+#: The signals that stop :func:`run` gracefully.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def make_server(
@@ -48,9 +63,14 @@ def run(
     use_reloader: bool | None = None,
     log_output: bool | None = None,
     reloader_options: dict[str, Any] | None = None,
+    shutdown_timeout: float | None = None,
     **kwargs: Any,
 ) -> None:
-    """Serve ``app`` until interrupted; see :meth:`SockEvents.run`."""
+    """Serve ``app`` until SIGTERM or SIGINT; see :meth:`SockEvents.run`.
+
+    :param shutdown_timeout: seconds a graceful shutdown waits for handlers
+        (the extension's ``shutdown_timeout`` option by default).
+    """
     if app is None:
         raise RuntimeError("SockEvents.run() needs an app: pass it or call init_app(app) first")
     if host is None:
@@ -64,14 +84,21 @@ def run(
         use_reloader = app.debug
     if log_output is None:
         log_output = app.debug
+    if shutdown_timeout is not None:
+        sockevents.shutdown_timeout = shutdown_timeout
 
     def serve() -> None:
         server = make_server(app, host, port, log_output=log_output, **kwargs)
+        server.start()
         sockevents.wsgi_server = server
-        logger.warning("flask_sockevents serving on http://%s:%s", host, port)
+        _connect_message_queue(sockevents)
+        stopping = _StopOnSignal(sockevents)
+        logger.warning("flask_sockevents serving on http://%s:%s", host, server.server_port)
         try:
             server.serve_forever()
+            stopping.wait()
         finally:
+            stopping.uninstall()
             sockevents.wsgi_server = None
 
     if use_reloader:
@@ -80,3 +107,68 @@ def run(
         run_with_reloader(serve, **(reloader_options or {}))
     else:
         serve()
+
+
+def _connect_message_queue(sockevents: SockEvents) -> None:
+    """Subscribe to the message queue now rather than when the first client connects.
+
+    python-socketio starts its manager lazily; starting it here means a
+    broadcast sent by another process right after this one is up already
+    reaches this process's clients.
+    """
+    server = sockevents.server
+    if server is not None and not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
+
+
+def _in_main_os_thread() -> bool:
+    """Whether this runs in the process's main OS thread, where signals can be handled."""
+    try:
+        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+    except ValueError:
+        return False
+    return True
+
+
+class _StopOnSignal:
+    """SIGTERM and SIGINT handlers: the first shuts down gracefully, the next at once."""
+
+    def __init__(self, sockevents: SockEvents) -> None:
+        import gevent
+
+        self.sockevents = sockevents
+        self.worker: Any = None
+        self.handlers: list[Any] = []
+        if _in_main_os_thread():
+            self.handlers = [
+                gevent.signal_handler(sig, self.on_signal, sig) for sig in STOP_SIGNALS
+            ]
+
+    def on_signal(self, signum: int) -> None:
+        import gevent
+
+        name = signal.Signals(signum).name
+        if self.worker is None:
+            logger.warning(
+                "%s: stopping (up to %s s for running handlers)",
+                name,
+                self.sockevents.shutdown_timeout,
+            )
+            self.worker = gevent.spawn(self.sockevents.shutdown)
+            return
+        logger.warning("%s again: stopping now", name)
+        self.worker.kill(block=False)
+        if self.sockevents.wsgi_server is not None:
+            self.sockevents.wsgi_server.stop(timeout=0)
+
+    def wait(self) -> None:
+        """Wait for a shutdown started by a signal to end."""
+        if self.worker is not None:
+            self.worker.join()
+
+    def uninstall(self) -> None:
+        """Restore the default handlers."""
+        for handler in self.handlers:
+            handler.cancel()
+        self.handlers = []

@@ -1,0 +1,162 @@
+"""Processes for the production tests: servers, Redis and clients, each bounded in time.
+
+Every process listens on 127.0.0.1 and a free port, and is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+__all__ = [
+    "APP",
+    "ROOT",
+    "TIMEOUT",
+    "Process",
+    "Recorder",
+    "free_port",
+    "redis_server_or_skip",
+    "wait_for",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The test app, as ``python -m flask_sockevents`` and ``flask --app`` take it.
+APP = str(Path(__file__).with_name("serverapp.py")) + ":app"
+#: Seconds any asynchronous outcome may take before a test gives up on it.
+TIMEOUT = 15.0
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, message: str = "") -> Any:
+    """Poll ``predicate`` until it returns something truthy; return that value.
+
+    :raises AssertionError: when ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Process:
+    """A child process serving on ``port``; its output goes to files in ``logs``."""
+
+    def __init__(
+        self, name: str, argv: list[str], port: int, logs: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.stdout_path = logs / f"{name}.out"
+        self.stderr_path = logs / f"{name}.err"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.popen = subprocess.Popen(
+                argv, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=err
+            )
+        wait_for(
+            lambda: self.popen.poll() is not None or _port_open(port),
+            message=f"{name} did not listen on port {port}",
+        )
+        if self.popen.poll() is not None:
+            raise AssertionError(f"{name} exited with {self.popen.returncode}:\n{self.stderr()}")
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stderr(self) -> str:
+        """Everything the process wrote to its standard error so far."""
+        return self.stderr_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = TIMEOUT) -> int:
+        """Send SIGTERM and wait for the exit; SIGKILL after ``timeout``. Returns the status."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                return self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        return self.popen.wait(timeout)
+
+
+def serve_process(
+    name: str, port: int, logs: Path, env: dict[str, str] | None = None, *args: str
+) -> Process:
+    """``python -m flask_sockevents <test app> --port <port>`` as a :class:`Process`."""
+    argv = [sys.executable, "-m", "flask_sockevents", APP, "--port", str(port), *args]
+    return Process(name, argv, port, logs, env)
+
+
+def redis_server_or_skip() -> str:
+    """The path of ``redis-server``; skips the test when it is missing (fails under CI)."""
+    import pytest
+
+    path = shutil.which("redis-server")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing (`make system-deps` installs it)")
+        pytest.skip("redis-server is not installed (`make system-deps` installs it)")
+    return path
+
+
+class Recorder:
+    """A python-socketio client that records the ``news`` it receives."""
+
+    def __init__(self, url: str) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.news: list[Any] = []
+        self.started: list[Any] = []
+        self.disconnect_reasons: list[Any] = []
+        self.client.on("news", self.news.append)
+        self.client.on("started", self.started.append)
+        self.client.on("disconnect", self.disconnect_reasons.append)
+        self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
+
+    @property
+    def sid(self) -> str:
+        """The client's session id in ``/``."""
+        sid = self.client.get_sid("/")
+        assert sid is not None
+        return sid
+
+    def call(self, event: str, *args: Any) -> Any:
+        """Emit ``event`` and return the server's acknowledgement."""
+        data = None if not args else args[0] if len(args) == 1 else args
+        return self.client.call(event, data, timeout=TIMEOUT)
+
+    def close(self) -> None:
+        """Disconnect, if still connected."""
+        self.client.disconnect()
