@@ -139,3 +139,29 @@ def test_an_app_less_process_can_emit_to_a_room(
     wait_for(lambda: "for everyone" in member.news and "for everyone" in other.news)
     assert sorted(member.news) == ["for everyone", "for green"]
     assert other.news == ["for everyone"]
+
+
+def test_what_crosses_redis_is_json(redis_url: str) -> None:
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    subscription = connection.pubsub(ignore_subscribe_messages=True)
+    subscription.subscribe(CHANNEL)
+    try:
+        emit_from_another_process(redis_url, "news", {"text": "hi"}, to="blue")
+        message = wait_for(lambda: subscription.get_message(timeout=0.1))
+    finally:
+        subscription.close()
+        connection.close()
+    decoded = json.loads(message["data"])
+    assert isinstance(decoded.pop("host_id"), str)
+    assert decoded == {
+        "method": "emit",
+        "event": "news",
+        "data": [{"text": "hi"}],
+        "binary": False,
+        "namespace": "/",
+        "room": "blue",
+        "skip_sid": None,
+        "callback": None,
+    }
