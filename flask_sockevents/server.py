@@ -24,6 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+import engineio.payload
 import gevent
 import gevent.event
 import socketio
@@ -49,6 +50,21 @@ _BINARY_EVENT = sio_packet.BINARY_EVENT
 _BINARY_ACK = sio_packet.BINARY_ACK
 _INTERNAL_ERROR = {"message": "Internal server error"}
 _NOT_CONNECTED = "not connected to namespace"
+
+
+def _allow_full_polling_payloads(max_body_size: int) -> None:
+    """Let a long-polling POST carry as many packets as its size allows.
+
+    python-engineio refuses a POST of more than ``Payload.max_decode_packets``
+    (16) packets, dropping all of them while answering 200, and clients batch
+    every packet they have queued into one POST: a burst of 17 events over
+    polling would be lost without a trace. A POST is already bounded by
+    ``max_http_buffer_size`` (and its events by the connection's queue), and
+    it cannot hold more packets than bytes, so that bound is used. The setting
+    is process-wide; it is only ever raised.
+    """
+    current = engineio.payload.Payload.max_decode_packets
+    engineio.payload.Payload.max_decode_packets = max(current, max_body_size)
 
 
 class ProtocolError(Exception):
@@ -124,6 +140,7 @@ class Server(socketio.Server):
                 f"'gevent_uwsgi', not {kwargs['async_mode']!r}"
             )
         super().__init__(**kwargs)
+        _allow_full_polling_payloads(self.eio.max_http_buffer_size)
         self.dispatcher = dispatcher
         self.accepts_namespace = accepts_namespace
         self.connect_timeout = connect_timeout
@@ -528,38 +545,6 @@ class Server(socketio.Server):
             raise TimeoutError(f"no answer to {event!r} from {to} within {timeout} s")
         answer = answers[0]
         return answer if len(answer) > 1 else answer[0] if answer else None
-
-    def shutdown_gracefully(self, timeout: float) -> bool:
-        """Finish what clients sent, then disconnect every client and close the transports.
-
-        Packets already received are dispatched first, so every event the
-        server took gets its handler run and its acknowledgement sent; then
-        each connected namespace is disconnected (reason ``SERVER_DISCONNECT``,
-        published on the bus once, in order) and every transport is closed.
-
-        :param timeout: seconds allowed for all of it.
-        :return: ``True`` if everything finished in time, ``False`` if some
-            handler was still running at the deadline (it is left running).
-        """
-        deadline = time.monotonic() + timeout
-        finished = self._join_workers(deadline)
-        for connection in list(self._connections.values()):
-            for namespace, sid in list(connection.sids.items()):
-                self.disconnect(sid, namespace, ignore_queue=True)
-        finished = self._join_workers(deadline) and finished
-        gevent.spawn(self.eio.disconnect).join(max(0.0, deadline - time.monotonic()))
-        return self._join_workers(deadline) and finished
-
-    def _join_workers(self, deadline: float) -> bool:
-        """Wait until no connection has packets to dispatch, or until ``deadline``."""
-        while True:
-            workers = [c.worker for c in self._connections.values() if c.worker is not None]
-            if not workers:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            gevent.joinall(workers, timeout=remaining)
 
     def shutdown_gracefully(self, timeout: float) -> bool:
         """Finish what clients sent, then disconnect every client and close the transports.
