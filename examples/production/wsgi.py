@@ -1,0 +1,46 @@
+"""The chat example configured for several processes behind a proxy.
+
+Serve it with ``python -m flask_sockevents examples/production/wsgi.py:app
+--port 5001`` (see README.md). Settings come from the environment:
+
+- ``SOCKEVENTS_MESSAGE_QUEUE``: the queue every process shares
+  (``redis://127.0.0.1:6379/0`` by default);
+- ``SOCKEVENTS_SHUTDOWN_TIMEOUT``: seconds SIGTERM waits for running handlers.
+
+Behind a proxy every client arrives from the proxy's address, so the
+per-address connection cap is lifted here; let the proxy limit connections.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+CHAT = Path(__file__).resolve().parent.parent / "chat" / "app.py"
+
+
+def _chat_module() -> object:
+    """Import ``examples/chat/app.py`` as the module ``chat_app``."""
+    spec = importlib.util.spec_from_file_location("chat_app", CHAT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def create_app() -> Flask:
+    """The chat app, sharing its emits with the other processes through the queue."""
+    app: Flask = _chat_module().create_app(  # type: ignore[attr-defined]
+        message_queue=os.environ.get("SOCKEVENTS_MESSAGE_QUEUE", "redis://127.0.0.1:6379/0"),
+        shutdown_timeout=float(os.environ.get("SOCKEVENTS_SHUTDOWN_TIMEOUT", "10")),
+        max_connections_per_address=None,
+    )
+    return app
+
+
+app = create_app()
