@@ -201,7 +201,7 @@ class Server(socketio.Server):
                 raise ProtocolError("binary attachments larger than max_message_size")
             try:
                 complete = pkt.add_attachment(data)
-            except (ValueError, IndexError, TypeError, KeyError) as exc:
+            except Exception as exc:  # bad placeholders, RecursionError on deep nesting
                 raise ProtocolError("bad binary attachment") from exc
             if complete:
                 connection.binary = None
