@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,7 +22,13 @@ from .server import Server
 if TYPE_CHECKING:
     from .testing import SocketIOTestClient
 
-__all__ = ["SockEvents", "SocketIO"]
+__all__ = ["CORSWarning", "SockEvents", "SocketIO"]
+
+logger = logging.getLogger("flask_sockevents")
+
+
+class CORSWarning(UserWarning):
+    """Cross-origin requests were opened to every origin."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "max_queued_events": 100,
     "max_message_size": 1_000_000,
     "max_attachments": 10,
+    "max_connections_per_address": 1000,
     "manage_session": True,
     "message_queue": None,
     "channel": "flask-socketio",
@@ -61,6 +70,9 @@ class SockEvents:
     - ``max_message_size`` (1,000,000 bytes): the largest message accepted
       (python-engineio's ``max_http_buffer_size``).
     - ``max_attachments`` (10): binary attachments allowed in one packet.
+    - ``max_connections_per_address`` (1000): open transports allowed from one
+      remote address (``None``: no limit); behind a proxy every client shares
+      the proxy's address, so raise it or set it to ``None`` there.
     - ``manage_session`` (True): give each connection its own session copy.
     - ``namespaces``: namespaces accepted besides those some handler route
       matches (``"/"`` by default); ``"*"`` accepts any namespace.
@@ -122,6 +134,14 @@ class SockEvents:
                 channel=settings["channel"],
                 write_only=settings["write_only"] or app is None,
             )
+        if server_options.get("cors_allowed_origins") == "*":
+            warnings.warn(
+                "cors_allowed_origins='*' lets any web page open Socket.IO connections "
+                "with your users' cookies; list the origins you trust instead",
+                CORSWarning,
+                stacklevel=2,
+            )
+            logger.warning("CORS is open to every origin (cors_allowed_origins='*')")
         self.bus.max_event_name_length = settings["max_event_name_length"]
         self.shutdown_timeout = float(settings["shutdown_timeout"])
         self.max_message_size = settings["max_message_size"]
@@ -133,6 +153,7 @@ class SockEvents:
             connect_timeout=settings["connect_timeout"],
             max_queued_events=settings["max_queued_events"],
             max_attachments=settings["max_attachments"],
+            max_connections_per_address=settings["max_connections_per_address"],
             on_emit=self._publish_emit,
             **server_options,
         )
@@ -463,4 +484,3 @@ def _payload(args: tuple[Any, ...]) -> Any:
     if not args:
         return None
     return args[0] if len(args) == 1 else tuple(args)
-
