@@ -8,7 +8,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench bench-quick bench-bus system-deps node-deps clean
+.PHONY: run test lint bench bench-quick bench-bus fuzz soak system-deps node-deps clean
 
 # The virtualenv with the package (editable) and everything the tests need.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -55,6 +55,15 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) bench/run.py --quick
+
+# A time-boxed, coverage-guided run (atheris) of the packet-to-event path.
+fuzz: $(VENV)/.installed
+	$(PIP) install --quiet atheris
+	$(PY) bench/fuzz_packets.py -max_total_time=60
+
+# 200 clients, mixed traffic, churn and faulty subscribers for 5 minutes.
+soak: $(VENV)/.installed-bench
+	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
 	rm -rf $(VENV) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
