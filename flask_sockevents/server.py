@@ -24,6 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+import engineio
 import engineio.payload
 import gevent
 import gevent.event
@@ -65,6 +66,25 @@ def _allow_full_polling_payloads(max_body_size: int) -> None:
     """
     current = engineio.payload.Payload.max_decode_packets
     engineio.payload.Payload.max_decode_packets = max(current, max_body_size)
+
+
+class _EngineIOServer(engineio.Server):
+    """python-engineio's server, whose disconnect of one client never waits for that client."""
+
+    def disconnect(self, sid: str | None = None) -> None:
+        """Close the session ``sid`` at once (every session if ``None``).
+
+        python-engineio closes a long-polling session after a bad request (a
+        body over ``max_message_size``...) by waiting, inside that request,
+        for the client's next GET to take the CLOSE packet: a client that
+        never polls again held the request, its greenlet and its socket forever.
+        """
+        if sid is None:
+            super().disconnect()
+            return
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
 
 
 class ProtocolError(Exception):
@@ -151,6 +171,9 @@ class Server(socketio.Server):
         self.on_emit = on_emit
         self.protocol_errors: Counter[str] = Counter()
         self._connections: dict[str, _Connection] = {}
+
+    def _engineio_server_class(self) -> type[engineio.Server]:
+        return _EngineIOServer
 
     # -- the reader ---------------------------------------------------------
 
