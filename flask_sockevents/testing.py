@@ -6,11 +6,13 @@
 - :func:`record_signals` records what the bus publishes.
 - :class:`LiveServer` serves an app under gevent on an ephemeral loopback
   port, in a background thread, for tests that use real clients.
+- :func:`wait_for` waits, with a deadline, for an asynchronous outcome.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +29,7 @@ from .event import Event
 if TYPE_CHECKING:
     from .extension import SockEvents
 
-__all__ = ["LiveServer", "SignalRecord", "SocketIOTestClient", "record_signals"]
+__all__ = ["LiveServer", "SignalRecord", "SocketIOTestClient", "record_signals", "wait_for"]
 
 SIGNAL_NAMES = (
     "client_connected",
@@ -239,6 +241,32 @@ def _clients(server: Any) -> dict[str, SocketIOTestClient]:
     server._send_packet = send_packet
     server._send_eio_packet = send_eio_packet
     return clients
+
+
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 5.0,
+    message: str = "",
+    interval: float = 0.005,
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy, and return that value.
+
+    For outcomes that arrive asynchronously (a real client's events, a live
+    server's listeners): every wait has a deadline, and no test sleeps and hopes.
+
+    :param timeout: seconds before giving up.
+    :param message: the assertion message when giving up.
+    :param interval: seconds between polls.
+    :raises AssertionError: when ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
 
 
 class SignalRecord:

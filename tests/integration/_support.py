@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import socketio
 import websocket
 from flask import Flask
 
-from flask_sockevents import Event, EventKind, Outcome, SockEvents
+from flask_sockevents import Event, EventKind, Outcome, SockEvents, testing
 from flask_sockevents.testing import LiveServer
 
 __all__ = [
@@ -36,19 +37,7 @@ Serve = Callable[[Flask], LiveServer]
 TIMEOUT = 5.0
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, message: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; return that value.
-
-    :raises AssertionError: when ``timeout`` seconds pass first.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
-        time.sleep(0.005)
+wait_for = functools.partial(testing.wait_for, timeout=TIMEOUT)
 
 
 class BusLog:

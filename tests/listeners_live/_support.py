@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+
+from flask_sockevents import testing
 
 __all__ = ["TIMEOUT", "Scrape", "audit_records", "scrape", "wait_for"]
 
@@ -17,19 +18,7 @@ __all__ = ["TIMEOUT", "Scrape", "audit_records", "scrape", "wait_for"]
 TIMEOUT = 5.0
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, message: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; return that value.
-
-    :raises AssertionError: when ``timeout`` seconds pass first.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
-        time.sleep(0.005)
+wait_for = functools.partial(testing.wait_for, timeout=TIMEOUT)
 
 
 def audit_records(path: Path) -> list[dict[str, Any]]:

@@ -5,18 +5,19 @@ Every process listens on 127.0.0.1 and a free port, and is stopped by its PID.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import socketio
+
+from flask_sockevents import testing
 
 __all__ = [
     "APP",
@@ -36,19 +37,7 @@ APP = str(Path(__file__).with_name("serverapp.py")) + ":app"
 TIMEOUT = 15.0
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, message: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; return that value.
-
-    :raises AssertionError: when ``timeout`` seconds pass first.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s")
-        time.sleep(0.01)
+wait_for = functools.partial(testing.wait_for, timeout=TIMEOUT, interval=0.01)
 
 
 def free_port() -> int:
