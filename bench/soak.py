@@ -417,7 +417,9 @@ def soak(duration: float, clients: int, interval: float, out: Path, seed: int) -
     """Run the soak and return its report (also written to ``out``)."""
     out.mkdir(parents=True, exist_ok=True)
     name = f"soak-{duration:g}s-{clients}c"
-    server = ServerProcess(out / f"{name}.server.log")
+    logs = RESULTS / "tmp" if out.resolve() == RESULTS else out  # logs are never kept
+    logs.mkdir(parents=True, exist_ok=True)
+    server = ServerProcess(logs / f"{name}.server.log")
     tally = Tally()
     samples: list[dict] = []
     try:

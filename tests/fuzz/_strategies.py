@@ -17,7 +17,6 @@ from socketio import packet as sio_packet
 from flask_sockevents.bus import RESERVED_EVENT_NAMES
 
 __all__ = [
-    "BINARY_DEPTH",
     "deep_event",
     "deep_packets",
     "event_names",
@@ -127,18 +126,13 @@ def packets(draw: st.DrawFn) -> str:
     return encoded + (ack_id or "") + _payload(draw)
 
 
-#: How deep a binary placeholder may nest in :func:`deep_packets`: python-socketio
-#: rebuilds binary payloads recursively, and deeper nesting exhausts the stack
-#: (see ``test_a_binary_placeholder_nested_past_the_stack_closes_the_connection``).
-BINARY_DEPTH = 400
-
-
 @st.composite
-def deep_packets(draw: st.DrawFn, binary_depth: int = BINARY_DEPTH) -> list[str | bytes]:
-    """An event whose argument nests arrays deep: up to 3000 levels of plain JSON, or up
-    to ``binary_depth`` levels around a binary placeholder followed by its attachment."""
+def deep_packets(draw: st.DrawFn) -> list[str | bytes]:
+    """An event whose argument nests arrays up to 3000 levels deep, around a plain value or
+    a binary placeholder followed by its attachment: past the JSON decoder's limit, and
+    between the depth the decoder takes and the one python-socketio can rebuild."""
     binary = draw(st.booleans())
-    depth = draw(st.integers(min_value=1, max_value=binary_depth if binary else 3000))
+    depth = draw(st.integers(min_value=1, max_value=3000))
     return deep_event(depth, binary)
 
 
