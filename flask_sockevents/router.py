@@ -143,7 +143,8 @@ class Router:
         self._handlers: dict[Route, HandlerCall] = {}
         self._guards: dict[Route, list[_Guard]] = {}
         self._listeners: dict[Hashable, _Listener] = {}
-        self._receiver_seq: dict[tuple[Route, Hashable], int] = {}
+        # Per route, the registration order of each receiver of its signal.
+        self._receiver_seq: dict[Route, dict[Hashable, int]] = {}
         self._seq = itertools.count()
         self._cache: dict[tuple[str, str], Resolution] = {}
         self._namespace_cache: dict[str, bool] = {}
@@ -239,13 +240,13 @@ class Router:
         return call is not None and call.fn == fn
 
     def _receivers_changed(self, route: Route, receiver: Any) -> None:
+        order = self._receiver_seq.setdefault(route, {})
         if receiver is not None:
-            self._receiver_seq.setdefault((route, _key(receiver)), next(self._seq))
+            order.setdefault(_key(receiver), next(self._seq))
         else:
             live = {_key(value) for value in route.receivers_for(self.sender)}
-            for key in [key for key in self._receiver_seq if key[0] is route]:
-                if key[1] not in live:
-                    del self._receiver_seq[key]
+            for key in [key for key in order if key not in live]:
+                del order[key]
         self._routing_changed()
 
     def _routing_changed(self) -> None:
@@ -259,9 +260,10 @@ class Router:
         accepted = self._namespace_cache.get(namespace)
         if accepted is None:
             accepted = any(route.matches_namespace(namespace) for route in self._handlers)
-            if len(self._namespace_cache) >= self.cache_size:
-                del self._namespace_cache[next(iter(self._namespace_cache))]
-            self._namespace_cache[namespace] = accepted
+            if self.cache_size > 0:
+                if len(self._namespace_cache) >= self.cache_size:
+                    del self._namespace_cache[next(iter(self._namespace_cache))]
+                self._namespace_cache[namespace] = accepted
         return accepted
 
     def is_declared(self, event: str, namespace: str) -> bool:
@@ -279,9 +281,10 @@ class Router:
         resolution = self._cache.get(key)
         if resolution is None:
             resolution = self._resolve(namespace, event)
-            if len(self._cache) >= self.cache_size:
-                del self._cache[next(iter(self._cache))]
-            self._cache[key] = resolution
+            if self.cache_size > 0:
+                if len(self._cache) >= self.cache_size:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = resolution
         return resolution
 
     def _matching_routes(self, namespace: str, event: str) -> Iterable[Route]:
@@ -303,9 +306,10 @@ class Router:
                 handlers.append(call)
             for guard in self._guards.get(route, ()):
                 _keep_earliest(guards, _key(guard.fn), guard.seq, guard.fn)
+            receiver_seq = self._receiver_seq.get(route, {})
             for receiver in route.receivers_for(self.sender):
                 key = _key(receiver)
-                seq = self._receiver_seq.get((route, key), -1)
+                seq = receiver_seq.get(key, -1)
                 if isinstance(receiver, _Listener):
                     _keep_earliest(listeners, key, seq, receiver.fn)
                 else:
