@@ -150,3 +150,18 @@ def test_namespace_acceptance_is_bounded_by_cache_size_too() -> None:
     for number in range(200):
         assert router.accepts_namespace(f"/rooms/{number}")
     assert len(router._namespace_cache) <= 16
+
+
+def test_cache_size_zero_resolves_every_time_and_keeps_nothing() -> None:
+    router = Router(cache_size=0)
+
+    def chat() -> None: ...
+
+    router.add_handler("chat", "/", chat)
+    first = router.resolve("/", "chat")
+    assert first.handler is not None
+    assert first.handler.fn is chat
+    assert router.resolve("/", "chat") is not first
+    assert router.accepts_namespace("/")
+    assert router._cache == {}
+    assert router._namespace_cache == {}

@@ -253,3 +253,20 @@ def test_removing_a_subscriber_stops_every_kind_of_it(bus: Bus) -> None:
     finished = bus.publish(client_event("chat", "payload"))
     assert calls == []
     assert finished.outcome is Outcome.UNHANDLED
+
+
+def test_listener_removed_from_one_route_keeps_its_order_on_the_others(bus: Bus) -> None:
+    seen = []
+
+    def first(event: Event) -> None:
+        seen.append("first")
+
+    def second(event: Event) -> None:
+        seen.append("second")
+
+    bus.listen("x", listener=first)
+    bus.listen("*", listener=second)
+    bus.listen("x*", listener=first)
+    bus.remove(first, event="x", namespace="/")
+    bus.publish(client_event("x"))
+    assert seen == ["second", "first"]
