@@ -306,6 +306,8 @@ class Router:
                 handlers.append(call)
             for guard in self._guards.get(route, ()):
                 _keep_earliest(guards, _key(guard.fn), guard.seq, guard.fn)
+            if route.is_muted:
+                continue
             receiver_seq = self._receiver_seq.get(route, {})
             for receiver in route.receivers_for(self.sender):
                 key = _key(receiver)

@@ -12,7 +12,8 @@ connected to it with plain blinker is called with each matching :class:`Event`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from blinker import ANY
@@ -111,6 +112,22 @@ class Route(BusSignal):
         super().disconnect(receiver, sender)
         if self._on_change is not None:
             self._on_change(self, None)
+
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Within the block, the bus does not call this route's receivers.
+
+        The router's cached resolutions are refreshed on entry and on exit.
+        """
+        self.is_muted = True
+        if self._on_change is not None:
+            self._on_change(self, None)
+        try:
+            yield
+        finally:
+            self.is_muted = False
+            if self._on_change is not None:
+                self._on_change(self, None)
 
     def __repr__(self) -> str:
         return f"<Route {self.event!r} namespace={self.namespace!r}>"

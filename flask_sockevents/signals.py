@@ -75,10 +75,11 @@ def publish(signal: NamedSignal, sender: Any, event: Any) -> int:
     """Send ``event`` on ``signal``, isolating receivers from each other.
 
     A receiver that raises is logged and the remaining receivers still run.
+    Nothing is sent while the signal is :meth:`~blinker.Signal.muted`.
 
     :return: the number of receivers that raised.
     """
-    if not signal.receivers:
+    if not signal.receivers or signal.is_muted:
         return 0
     failures = 0
     for receiver in signal.receivers_for(sender):
