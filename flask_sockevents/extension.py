@@ -14,7 +14,7 @@ from flask import Flask
 from . import signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
 from .context import EventContext
-from .event import Event, EventKind
+from .event import Event, EventKind, Outcome
 from .namespace import Namespace, register_namespace
 from .queues import queue_manager
 from .server import Server
@@ -397,6 +397,27 @@ class SockEvents:
                 contexts.pop(context)
 
         return run_in_context
+
+    def stats(self) -> dict[str, Any]:
+        """The counters the server keeps, for health checks and invariants.
+
+        ``received`` always equals ``handled + unhandled + rejected +
+        failed``; ``rejections`` breaks ``rejected`` down by reason;
+        ``protocol_errors`` counts transports closed for breaking the
+        protocol, by reason; ``listener_errors`` counts listeners and signal
+        receivers that raised; ``connections`` and ``queued`` are the open
+        transports and the packets waiting in their queues.
+        """
+        counts = self.bus.counts
+        server = self._require_server()
+        return {
+            "received": counts["received"],
+            **{outcome.value: counts[outcome.value] for outcome in Outcome},
+            "rejections": dict(self.bus.rejections),
+            "listener_errors": self.bus.listener_errors,
+            "protocol_errors": dict(server.protocol_errors),
+            **server.connection_stats(),
+        }
 
     # -- running ----------------------------------------------------------------
 
