@@ -13,6 +13,7 @@ message queue refuses to start otherwise.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from flask import Flask
 if TYPE_CHECKING:
     from .extension import SockEvents
 
-__all__ = ["make_server", "run"]
+__all__ = ["freeze_startup_heap", "make_server", "run"]
 
 logger = logging.getLogger("flask_sockevents")
 
@@ -92,6 +93,7 @@ def run(
         server.start()
         sockevents.wsgi_server = server
         _connect_message_queue(sockevents)
+        freeze_startup_heap()
         stopping = _StopOnSignal(sockevents)
         logger.warning("flask_sockevents serving on http://%s:%s", host, server.server_port)
         try:
@@ -107,6 +109,20 @@ def run(
         run_with_reloader(serve, **(reloader_options or {}))
     else:
         serve()
+
+
+def freeze_startup_heap() -> None:
+    """Hide what start-up allocated from the garbage collector, once the app is loaded.
+
+    The app, its modules, routes and templates live as long as the process,
+    yet every full collection rescans them while traffic allocates packets:
+    in a broadcast to 1,000 clients that cost about 12% more CPU per delivery
+    than a bare python-socketio server (see ``bench/``). ``gc.freeze()`` moves
+    them to a generation the collector never scans; objects created later are
+    collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _connect_message_queue(sockevents: SockEvents) -> None:

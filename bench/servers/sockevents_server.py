@@ -16,6 +16,7 @@ from _serve import serve  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from flask_sockevents import Event, SockEvents, emit, join_room  # noqa: E402
+from flask_sockevents.serving import freeze_startup_heap  # noqa: E402
 
 app = Flask(__name__)
 # Every benchmark client connects from 127.0.0.1: lift the per-address cap.
@@ -67,4 +68,7 @@ def admit(event: Event) -> bool:
 
 
 if __name__ == "__main__":
+    # What SockEvents.run and `python -m flask_sockevents` do once the app is
+    # loaded; this server binds through the shared _serve helper instead.
+    freeze_startup_heap()
     serve(app)
