@@ -82,7 +82,9 @@ class SockEvents:
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
 
-    Everything else (``cors_allowed_origins``, ``ping_interval``,
+    ``json="orjson"`` encodes and decodes packets with orjson (see
+    :mod:`flask_sockevents.fastjson`); a module with ``dumps`` and ``loads``
+    works too. Everything else (``cors_allowed_origins``, ``ping_interval``,
     ``ping_timeout``, ``transports``, ``cookie``, ``logger``,
     ``engineio_logger``, ``json``, ``always_connect``, ...) goes to
     python-socketio's :class:`socketio.Server` unchanged.
@@ -127,6 +129,10 @@ class SockEvents:
         if resource:
             settings["path"] = resource
         server_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
+        if server_options.get("json") == "orjson":
+            from . import fastjson
+
+            server_options["json"] = fastjson
         server_options.setdefault("max_http_buffer_size", settings["max_message_size"])
         if settings["message_queue"]:
             server_options["client_manager"] = queue_manager(

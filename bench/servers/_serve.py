@@ -33,15 +33,17 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def serve(app: Any) -> None:
+def serve(app: Any, handler_class: Any = WebSocketHandler) -> None:
     """Serve ``app`` on 127.0.0.1 and an ephemeral port until the process is terminated.
 
     :param app: the WSGI application (a Flask app or a python-socketio ``WSGIApp``).
+    :param handler_class: the pywsgi handler; gevent-websocket's by default, as
+        the peers are deployed.
     """
     raise_fd_limit()
     quiet_logs()
     server = WSGIServer(
-        ("127.0.0.1", 0), app, handler_class=WebSocketHandler, log=None, backlog=2048
+        ("127.0.0.1", 0), app, handler_class=handler_class, log=None, backlog=2048
     )
     server.start()
     sys.stdout.write(json.dumps({"port": server.server_port, "pid": os.getpid()}) + "\n")
