@@ -14,6 +14,12 @@ The queue is bounded by ``max_queued_events``: when it is full the reader stops
 reading until the worker catches up, so a flooding client slows itself down
 (TCP backpressure) without ever losing an event it already sent. Lifecycle
 packets are never held back. Connections never wait on each other.
+
+It runs past 400 lines on purpose: the reader, the
+worker and the server-side operations (``disconnect``, ``emit``, ``call``,
+graceful shutdown) all act on one per-connection state (``_Connection``) whose
+invariants (one connect and one disconnect per accepted namespace, nothing
+queued is lost) are easiest to check in one place.
 """
 
 from __future__ import annotations
