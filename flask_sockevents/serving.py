@@ -1,4 +1,4 @@
-"""Serving under gevent: pywsgi with gevent-websocket's handler, stopped gracefully.
+"""Serving under gevent: pywsgi with the hardened websocket handler, stopped gracefully.
 
 :func:`run` is what :meth:`SockEvents.run <flask_sockevents.SockEvents.run>`,
 ``python -m flask_sockevents`` and ``flask sockevents run`` do: bind, connect
@@ -42,14 +42,11 @@ def make_server(
     """
     from gevent import pywsgi
 
-    from .websocket import DEFAULT_MAX_MESSAGE_SIZE, handler_class
-
-    sockevents = app.extensions.get("sockevents")
-    max_message_size = getattr(sockevents, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+    from .websocket import WebSocketHandler
     return pywsgi.WSGIServer(
         (host, port),
         app,
-        handler_class=handler_class(max_message_size),
+        handler_class=WebSocketHandler,
         log=logging.getLogger("flask_sockevents.access") if log_output else None,
         **kwargs,
     )

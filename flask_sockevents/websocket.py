@@ -20,6 +20,7 @@ client sending a large text message stalls every other client of the process.
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import struct
 from typing import Any
@@ -191,27 +192,45 @@ def _release(websocket: Any) -> None:
 class WebSocketHandler(_GeventWebSocketHandler):
     """gevent-websocket's WSGI handler, upgrading to :class:`LimitedWebSocket`.
 
-    Use :func:`handler_class` for another ``max_message_size``.
+    The message limit is the served app's ``max_message_size`` option (found
+    through ``app.extensions["sockevents"]``), or 1,000,000 bytes when the app
+    is wrapped in other middleware; :func:`handler_class` fixes it instead.
     """
 
-    websocket_class: type[LimitedWebSocket] = LimitedWebSocket
+    max_message_size: int | None = None
 
     def upgrade_connection(self) -> Any:
         """Upgrade as gevent-websocket does, then install the limits on the new socket."""
         result = super().upgrade_connection()
         websocket = getattr(self, "websocket", None)
         if type(websocket) is WebSocket:
-            websocket.__class__ = self.websocket_class
+            websocket.__class__ = _limited_websocket(self._message_limit())
         return result
 
+    def _message_limit(self) -> int:
+        if self.max_message_size is not None:
+            return self.max_message_size
+        extensions = getattr(self.application, "extensions", None)
+        sockevents = extensions.get("sockevents") if isinstance(extensions, dict) else None
+        return int(getattr(sockevents, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE))
 
-def handler_class(max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> type[WebSocketHandler]:
-    """A :class:`WebSocketHandler` refusing messages over ``max_message_size`` bytes."""
+
+@functools.cache
+def _limited_websocket(max_message_size: int) -> type[LimitedWebSocket]:
     if max_message_size == LimitedWebSocket.max_message_size:
-        return WebSocketHandler
-    websocket_class = type(
+        return LimitedWebSocket
+    return type(
         "LimitedWebSocket",
         (LimitedWebSocket,),
         {"__slots__": (), "max_message_size": max_message_size},
     )
-    return type("WebSocketHandler", (WebSocketHandler,), {"websocket_class": websocket_class})
+
+
+def handler_class(max_message_size: int | None = None) -> type[WebSocketHandler]:
+    """A :class:`WebSocketHandler` refusing messages over ``max_message_size`` bytes.
+
+    Without an argument, the handler that takes the limit from the served app.
+    """
+    if max_message_size is None:
+        return WebSocketHandler
+    return type("WebSocketHandler", (WebSocketHandler,), {"max_message_size": max_message_size})

@@ -1,4 +1,4 @@
-"""The app under gunicorn's gevent-websocket worker, talking to a real python-socketio client."""
+"""The app under gunicorn's gevent-websocket workers, talking to real clients."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import websocket
 
-from ._support import Process, Recorder, free_port, wait_for
+from ._support import TIMEOUT, Process, Recorder, free_port, wait_for
 
 pytest.importorskip("gunicorn", reason="gunicorn is not installed (the test extra has it)")
 
 WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+HARDENED_WORKER = "flask_sockevents.gunicorn.GeventWebSocketWorker"
+CLOSE_MESSAGE_TOO_BIG = 1009
 
 
-@pytest.fixture(scope="module")
-def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    logs = tmp_path_factory.mktemp("gunicorn")
+def start_gunicorn(worker: str, logs: Path) -> Process:
     port = free_port()
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
         "-k",
-        WORKER,
+        worker,
         "-w",
         "1",
         "-b",
@@ -33,7 +34,21 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
         str(Path(__file__).parent),
         "serverapp:app",
     ]
-    server = Process("gunicorn", argv, port, logs)
+    return Process("gunicorn", argv, port, logs)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    server = start_gunicorn(WORKER, tmp_path_factory.mktemp("gunicorn"))
+    try:
+        yield server
+    finally:
+        server.terminate()
+
+
+@pytest.fixture(scope="module")
+def hardened_gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    server = start_gunicorn(HARDENED_WORKER, tmp_path_factory.mktemp("gunicorn-hardened"))
     try:
         yield server
     finally:
@@ -61,3 +76,28 @@ def test_a_handler_can_sleep_cooperatively_and_acknowledge(client: Recorder) -> 
 def test_a_server_emit_reaches_the_client(client: Recorder) -> None:
     assert client.call("broadcast", "hello") is True
     assert wait_for(lambda: client.news) == ["hello"]
+
+
+def test_the_hardened_worker_answers_events(hardened_gunicorn: Process) -> None:
+    recorder = Recorder(hardened_gunicorn.url)
+    try:
+        assert isinstance(recorder.call("whoami"), int)
+    finally:
+        recorder.close()
+
+
+def test_the_hardened_worker_refuses_a_message_over_the_apps_limit(
+    hardened_gunicorn: Process,
+) -> None:
+    url = (
+        hardened_gunicorn.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    )
+    ws = websocket.create_connection(url, timeout=TIMEOUT)
+    try:
+        assert ws.recv().startswith("0")  # the Engine.IO open packet
+        ws.send("42" + '["echo","' + "x" * 1_100_000 + '"]')
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert int.from_bytes(frame.data[:2], "big") == CLOSE_MESSAGE_TOO_BIG
+    finally:
+        ws.close()
