@@ -112,6 +112,7 @@ class SockEvents:
         self.wsgi_server: Any = None
         self.shutdown_timeout: float = DEFAULTS["shutdown_timeout"]
         self.max_message_size: int = DEFAULTS["max_message_size"]
+        self.path: str = DEFAULTS["path"]
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
@@ -157,6 +158,7 @@ class SockEvents:
         self.bus.max_event_name_length = settings["max_event_name_length"]
         self.shutdown_timeout = float(settings["shutdown_timeout"])
         self.max_message_size = settings["max_message_size"]
+        self.path = settings["path"]
         namespaces = settings["namespaces"]
         self._accepted_namespaces = None if namespaces == "*" else set(namespaces or ["/"])
         self.server = Server(

@@ -183,12 +183,35 @@ class Server(socketio.Server):
 
     # -- the reader ---------------------------------------------------------
 
-    def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
-        address = environ.get("REMOTE_ADDR")
+    def handshake_refusal(self, environ: dict[str, Any]) -> tuple[str, str] | None:
+        """Why a transport opening with ``environ`` would be refused: ``(HTTP status, text)``.
+
+        The same rules python-engineio and :meth:`_handle_eio_connect` apply
+        (the origin against ``cors_allowed_origins``, and
+        ``max_connections_per_address`` for a new session), asked before a
+        websocket upgrade so that the client gets the HTTP answer instead of
+        an upgraded socket closed at once.
+        """
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and self.eio.cors_allowed_origins != []:
+            allowed = self.eio._cors_allowed_origins(environ)
+            if allowed is not None and origin not in allowed:
+                return "400 BAD REQUEST", "Not an accepted origin."
+        if "sid=" not in environ.get("QUERY_STRING", "") and self._over_address_limit(environ):
+            return "401 UNAUTHORIZED", "too many connections from this address"
+        return None
+
+    def _over_address_limit(self, environ: dict[str, Any]) -> bool:
         limit = self.max_connections_per_address
-        if limit is not None and self._per_address[address] >= limit:
-            self.protocol_errors["too many connections from one address"] += 1
+        if limit is None or self._per_address[environ.get("REMOTE_ADDR")] < limit:
+            return False
+        self.protocol_errors["too many connections from one address"] += 1
+        return True
+
+    def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        if self._over_address_limit(environ):
             return {"message": "too many connections from this address"}
+        address = environ.get("REMOTE_ADDR")
         super()._handle_eio_connect(eio_sid, environ)
         self._per_address[address] += 1
         connection = self._connections[eio_sid] = _Connection(eio_sid, environ)
@@ -336,6 +359,10 @@ class Server(socketio.Server):
             return
         socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
         self.eio.sockets.pop(connection.eio_sid, None)
+        # Let the transport's writer close the socket now: a reader whose socket
+        # always has data waiting never yields, and would go on reading what a
+        # client keeps streaming at a connection already dropped.
+        gevent.sleep(0)
 
     def _connect_timed_out(self, connection: _Connection) -> None:
         connection.connect_timer = None

@@ -199,6 +199,37 @@ class WebSocketHandler(_GeventWebSocketHandler):
 
     max_message_size: int | None = None
 
+    def upgrade_websocket(self) -> Any:
+        """Answer with an HTTP status a Socket.IO handshake the server would refuse.
+
+        gevent-websocket upgrades before the app runs, so without this a
+        cross-origin handshake, or one past ``max_connections_per_address``,
+        would get an upgraded socket closed at once instead of the 400 or 401
+        a long-polling client gets.
+        """
+        refusal = self._handshake_refusal()
+        if refusal is None:
+            return super().upgrade_websocket()
+        status, text = refusal
+        body = text.encode()
+        self.start_response(
+            status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    def _handshake_refusal(self) -> tuple[str, str] | None:
+        sockevents = self._sockevents()
+        server = getattr(sockevents, "server", None)
+        path = "/" + str(getattr(sockevents, "path", "socket.io")).strip("/") + "/"
+        if server is None or not self.environ.get("PATH_INFO", "").startswith(path):
+            return None
+        refusal: tuple[str, str] | None = server.handshake_refusal(self.environ)
+        return refusal
+
+    def _sockevents(self) -> Any:
+        extensions = getattr(self.application, "extensions", None)
+        return extensions.get("sockevents") if isinstance(extensions, dict) else None
+
     def upgrade_connection(self) -> Any:
         """Upgrade as gevent-websocket does, then install the limits on the new socket."""
         result = super().upgrade_connection()
@@ -210,9 +241,7 @@ class WebSocketHandler(_GeventWebSocketHandler):
     def _message_limit(self) -> int:
         if self.max_message_size is not None:
             return self.max_message_size
-        extensions = getattr(self.application, "extensions", None)
-        sockevents = extensions.get("sockevents") if isinstance(extensions, dict) else None
-        return int(getattr(sockevents, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE))
+        return int(getattr(self._sockevents(), "max_message_size", DEFAULT_MAX_MESSAGE_SIZE))
 
 
 @functools.cache

@@ -124,6 +124,20 @@ class RawWebSocket:
         """The HTTP status of the handshake answer."""
         return int(self.handshake.split(b" ", 2)[1])
 
+    def read_body(self) -> bytes:
+        """The body of a refused handshake, read up to its ``Content-Length``."""
+        length = 0
+        for line in self.handshake.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(self.buffer) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buffer += chunk
+        return self.buffer[:length]
+
     def _read_http_head(self) -> bytes:
         while b"\r\n\r\n" not in self.buffer:
             chunk = self.sock.recv(65536)

@@ -89,13 +89,16 @@ def test_the_hardened_worker_answers_events(hardened_gunicorn: Process) -> None:
 def test_the_hardened_worker_refuses_a_message_over_the_apps_limit(
     hardened_gunicorn: Process,
 ) -> None:
-    url = (
-        hardened_gunicorn.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    base = hardened_gunicorn.url.replace("http://", "ws://")
+    ws = websocket.create_connection(
+        base + "/socket.io/?EIO=4&transport=websocket", timeout=TIMEOUT
     )
-    ws = websocket.create_connection(url, timeout=TIMEOUT)
     try:
         assert ws.recv().startswith("0")  # the Engine.IO open packet
-        ws.send("42" + '["echo","' + "x" * 1_100_000 + '"]')
+        # Only the header of a masked text frame announcing 1.1 MB: the app's
+        # limit (1,000,000 bytes) is enforced before any payload is read.
+        header = bytes([0x81, 0x80 | 127]) + (1_100_000).to_bytes(8, "big") + b"mask"
+        ws.sock.sendall(header)
         opcode, frame = ws.recv_data_frame(control_frame=True)
         assert opcode == websocket.ABNF.OPCODE_CLOSE
         assert int.from_bytes(frame.data[:2], "big") == CLOSE_MESSAGE_TOO_BIG
