@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple
 
 from .event import Event
-from .routes import Route
+from .routes import WILDCARD, Route
 
 __all__ = ["LIFECYCLE_NAMES", "HandlerCall", "Kind", "Resolution", "Router"]
 
@@ -139,7 +139,10 @@ class Router:
         self.sender: Any = None
         self._routes: dict[tuple[str, str], Route] = {}
         self._by_exact_event: dict[str, list[Route]] = {}
-        self._pattern_routes: list[Route] = []
+        # Pattern routes by their literal prefix (the text before the first
+        # "*"): a name can only match patterns whose prefix starts it.
+        self._patterns_by_prefix: dict[str, list[Route]] = {}
+        self._longest_prefix = 0
         self._handlers: dict[Route, HandlerCall] = {}
         self._guards: dict[Route, list[_Guard]] = {}
         self._listeners: dict[Hashable, _Listener] = {}
@@ -160,7 +163,9 @@ class Router:
             route._on_change = self._receivers_changed
             self._routes[key] = route
             if route.event_is_pattern:
-                self._pattern_routes.append(route)
+                prefix = event.split(WILDCARD, 1)[0]
+                self._patterns_by_prefix.setdefault(prefix, []).append(route)
+                self._longest_prefix = max(self._longest_prefix, len(prefix))
             else:
                 self._by_exact_event.setdefault(event, []).append(route)
         return route
@@ -291,9 +296,11 @@ class Router:
         for route in self._by_exact_event.get(event, ()):
             if route.matches_namespace(namespace):
                 yield route
-        for route in self._pattern_routes:
-            if route.matches_event(event) and route.matches_namespace(namespace):
-                yield route
+        by_prefix = self._patterns_by_prefix
+        for length in range(min(len(event), self._longest_prefix) + 1):
+            for route in by_prefix.get(event[:length], ()):
+                if route.matches_event(event) and route.matches_namespace(namespace):
+                    yield route
 
     def _resolve(self, namespace: str, event: str) -> Resolution:
         handlers: list[HandlerCall] = []
