@@ -77,6 +77,9 @@ class AuditLog:
         ``flask_login.current_user`` work). If it raises, ``user_id`` is
         ``null`` and the record is written anyway.
     :param payloads: include the arguments (and the ack) in the record.
+    :param max_payload_bytes: a body whose JSON encoding is longer is replaced
+        by ``{"$truncated": <its length>}`` (the digest still covers it all),
+        so one large message cannot bloat the log; ``None`` for no limit.
     :param redact: key fragments, matched case-insensitively against every key
         at any depth of the arguments, whose values are replaced by
         ``"[redacted]"`` (``"token"`` also covers ``"access_token"``). The
@@ -105,12 +108,14 @@ class AuditLog:
         *,
         user_id: Callable[[], Any] | None = None,
         payloads: bool = False,
+        max_payload_bytes: int | None = 65_536,
         redact: Iterable[str] = DEFAULT_REDACT,
         emits: bool = False,
         fsync: bool = False,
     ) -> None:
         self.user_id = user_id
         self.payloads = payloads
+        self.max_payload_bytes = max_payload_bytes
         self.redact = tuple(word.lower() for word in redact)
         self.emits = emits
         self.fsync = fsync
@@ -196,10 +201,16 @@ class AuditLog:
         if event.to is not None:
             record["to"] = _clean(event.to, (), hash_bytes=False)
         if self.payloads:
-            record["args"] = redacted_args
+            record["args"] = self._bounded(redacted_args)
             if event.replied:
-                record["ack"] = _clean(event.ack, self.redact, hash_bytes=False)
+                record["ack"] = self._bounded(_clean(event.ack, self.redact, hash_bytes=False))
         return record
+
+    def _bounded(self, body: Any) -> Any:
+        if self.max_payload_bytes is None:
+            return body
+        size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        return body if size <= self.max_payload_bytes else {"$truncated": size}
 
     def write(self, line: str) -> None:
         """Append one line to the sink, flushed (and fsynced if asked). Never raises."""

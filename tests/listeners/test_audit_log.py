@@ -170,6 +170,31 @@ def test_payloads_are_recorded_when_asked(log_path: Path, make_event: MakeEvent)
     assert record["ack"] == {"ok": True}
 
 
+def test_a_payload_over_the_limit_is_replaced_by_its_size(log_path: Path, make_event: MakeEvent):
+    log = AuditLog(log_path, payloads=True, max_payload_bytes=100)
+    log(make_event("big", "x" * 500, ack="y" * 500, replied=True))
+    log(make_event("small", "x" * 10))
+    log.close()
+
+    big, small = read_records(log_path)
+    assert big["args"] == {"$truncated": 504}  # ["xxx…"] encoded
+    assert big["ack"] == {"$truncated": 502}  # "yyy…" encoded
+    assert small["args"] == ["x" * 10]
+
+
+def test_a_truncated_payload_still_has_the_digest_of_all_of_it(
+    log_path: Path, make_event: MakeEvent
+):
+    log = AuditLog(log_path, payloads=True, max_payload_bytes=10)
+    log(make_event("big", "a" * 100))
+    log(make_event("big", "b" * 100))
+    log.close()
+
+    first, second = read_records(log_path)
+    assert first["args"] == second["args"] == {"$truncated": 104}
+    assert first["sha256"] != second["sha256"]
+
+
 def test_payload_keys_are_redacted_case_insensitively_at_any_depth(
     log_path: Path, make_event: MakeEvent
 ):
