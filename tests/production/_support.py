@@ -25,6 +25,7 @@ __all__ = [
     "TIMEOUT",
     "Process",
     "Recorder",
+    "command_or_skip",
     "free_port",
     "redis_server_or_skip",
     "wait_for",
@@ -109,16 +110,26 @@ def serve_process(
     return Process(name, argv, port, logs, env)
 
 
-def redis_server_or_skip() -> str:
-    """The path of ``redis-server``; skips the test when it is missing (fails under CI)."""
+def command_or_skip(command: str, installed_by_make: bool = True) -> str:
+    """The path of ``command``; skips the test when it is missing.
+
+    :param installed_by_make: ``make test`` installs the command, so under CI
+        its absence fails the test instead.
+    """
     import pytest
 
-    path = shutil.which("redis-server")
+    path = shutil.which(command)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing (`make system-deps` installs it)")
-        pytest.skip("redis-server is not installed (`make system-deps` installs it)")
+        if installed_by_make and os.environ.get("CI"):
+            pytest.fail(f"{command} is missing (`make system-deps` installs it)")
+        how = "`make system-deps` installs it" if installed_by_make else "optional"
+        pytest.skip(f"{command} is not installed ({how})")
     return path
+
+
+def redis_server_or_skip() -> str:
+    """The path of ``redis-server``; skips the test when it is missing (fails under CI)."""
+    return command_or_skip("redis-server")
 
 
 class Recorder:
