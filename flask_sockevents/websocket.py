@@ -30,13 +30,23 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "LimitedWebSocket", "MessageTooBig", "WebSocketHandler"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "FrameError",
+    "LimitedWebSocket",
+    "MessageTooBig",
+    "WebSocketHandler",
+]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1_000_000
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_INVALID_DATA = 1007
 CLOSE_MESSAGE_TOO_BIG = 1009
 _DIGITS = frozenset("0123456789")
+
+
+class FrameError(ProtocolError):
+    """A client frame broke a rule; the message is the reason counted in ``protocol_errors``."""
 
 
 class MessageTooBig(WebSocketError):
@@ -63,9 +73,9 @@ class LimitedWebSocket(WebSocket):
         """
         header = Header.decode_header(self.stream)
         if header.flags:
-            raise ProtocolError("reserved bits set")
+            raise FrameError("websocket frame with reserved bits")
         if not header.mask:
-            raise ProtocolError("client frames must be masked")
+            raise FrameError("unmasked websocket frame")
         if header.length > (self.max_message_size if budget is None else budget):
             raise MessageTooBig(f"message larger than {self.max_message_size} bytes")
         if not header.length:
@@ -86,11 +96,11 @@ class LimitedWebSocket(WebSocket):
             frame_opcode = header.opcode
             if frame_opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
                 if opcode:
-                    raise ProtocolError("a new message started inside a fragmented one")
+                    raise FrameError("websocket message started inside a fragmented one")
                 opcode = frame_opcode
             elif frame_opcode == self.OPCODE_CONTINUATION:
                 if not opcode:
-                    raise ProtocolError("continuation frame without a message")
+                    raise FrameError("websocket continuation frame without a message")
             elif frame_opcode == self.OPCODE_PING:
                 self.handle_ping(header, payload)
                 continue
@@ -101,16 +111,25 @@ class LimitedWebSocket(WebSocket):
                 self.handle_close(header, payload)
                 return None
             else:
-                raise ProtocolError(f"unknown opcode {frame_opcode}")
+                raise FrameError(f"unknown websocket opcode {frame_opcode}")
             frames += 1
             if frames > self.max_frames_per_message:
-                raise ProtocolError(f"more than {self.max_frames_per_message} frames in a message")
+                raise FrameError(
+                    f"more than {self.max_frames_per_message} frames in a websocket message"
+                )
             message += payload
             if header.fin:
                 break
         if opcode == self.OPCODE_TEXT:
             return message.decode("utf-8")  # UnicodeDecodeError is a UnicodeError
         return bytes(message)
+
+    def _report(self, reason: str) -> None:
+        """Count a broken rule in the server's ``protocol_errors``, as packet errors are."""
+        find = getattr(self.handler, "_sockevents", None)
+        server = getattr(find() if find is not None else None, "server", None)
+        if server is not None:
+            server.protocol_errors[reason] += 1
 
     def close(self, code: int = 1000, message: bytes | str = b"") -> None:
         """Send a close frame carrying ``code`` and end the connection.
@@ -141,13 +160,18 @@ class LimitedWebSocket(WebSocket):
         try:
             message = self.read_message()
             if type(message) is str and not _is_engineio_text(message):
-                raise ProtocolError("not an Engine.IO packet")
+                raise FrameError("websocket text that is not an Engine.IO packet")
             return message
         except MessageTooBig:
+            self._report("websocket message larger than max_message_size")
             self.close(CLOSE_MESSAGE_TOO_BIG)
         except UnicodeError:
+            self._report("websocket text is not UTF-8")
             self.close(CLOSE_INVALID_DATA)
-        except ProtocolError:
+        except ProtocolError as exc:
+            # gevent-websocket's own errors (a bad close frame) carry client
+            # data in their text: they are counted under one reason.
+            self._report(str(exc) if isinstance(exc, FrameError) else "websocket protocol error")
             self.close(CLOSE_PROTOCOL_ERROR)
         except OSError:
             self.close()

@@ -24,9 +24,12 @@ from ._raw import (
 )
 from .conftest import SMALL_MESSAGE_SIZE, Arena
 
+TOO_BIG = "websocket message larger than max_message_size"
 
-def _closed_with(game: Arena, code: int, sid: str, expected: int) -> None:
+
+def _closed_with(game: Arena, code: int, sid: str, expected: int, reason: str) -> None:
     assert code == expected
+    assert game.server.protocol_errors == {reason: 1}
     game.disconnected(sid)
     game.probe()
     game.settled_counts()
@@ -40,7 +43,7 @@ def test_a_header_announcing_50_mb_is_refused_with_1009_before_any_payload(arena
     ws.send_raw(frame(b"", length=50_000_000))
 
     code, _ = ws.wait_closed()
-    _closed_with(game, code, sid, 1009)
+    _closed_with(game, code, sid, 1009, TOO_BIG)
 
 
 @pytest.mark.parametrize("opcode", [OPCODE_TEXT, OPCODE_BINARY], ids=["text", "binary"])
@@ -57,7 +60,7 @@ def test_a_message_twice_the_limit_sent_whole_is_refused_with_1009(arena: Any, o
     game.probe_while(send_whole)
 
     code, _ = ws.wait_closed()
-    _closed_with(game, code, sid, 1009)
+    _closed_with(game, code, sid, 1009, TOO_BIG)
 
 
 def test_a_message_split_into_frames_is_refused_with_1009_once_it_outgrows_the_limit(
@@ -75,25 +78,31 @@ def test_a_message_split_into_frames_is_refused_with_1009_once_it_outgrows_the_l
     )
 
     code, _ = ws.wait_closed()
-    _closed_with(game, code, sid, 1009)
+    _closed_with(game, code, sid, 1009, TOO_BIG)
 
 
+RESERVED_BITS = "websocket frame with reserved bits"
 BAD_FRAMES = {
-    "reserved-bit-1": frame(b'42["x"]', rsv=0x40),
-    "reserved-bit-2": frame(b'42["x"]', rsv=0x20),
-    "reserved-bit-3": frame(b'42["x"]', rsv=0x10),
-    "opcode-3": frame(b'42["x"]', 0x3),
-    "opcode-11": frame(b"", 0xB),
-    "unmasked": frame(b'42["x"]', masked=False),
-    "continuation-without-a-message": frame(b'42["x"]', OPCODE_CONTINUATION),
-    "endless-continuation": frame(b"4", OPCODE_TEXT, fin=False)
-    + frame(b"2", OPCODE_CONTINUATION, fin=False) * 1100,
+    "reserved-bit-1": (frame(b'42["x"]', rsv=0x40), RESERVED_BITS),
+    "reserved-bit-2": (frame(b'42["x"]', rsv=0x20), RESERVED_BITS),
+    "reserved-bit-3": (frame(b'42["x"]', rsv=0x10), RESERVED_BITS),
+    "opcode-3": (frame(b'42["x"]', 0x3), "unknown websocket opcode 3"),
+    "opcode-11": (frame(b"", 0xB), "unknown websocket opcode 11"),
+    "unmasked": (frame(b'42["x"]', masked=False), "unmasked websocket frame"),
+    "continuation-without-a-message": (
+        frame(b'42["x"]', OPCODE_CONTINUATION),
+        "websocket continuation frame without a message",
+    ),
+    "endless-continuation": (
+        frame(b"4", OPCODE_TEXT, fin=False) + frame(b"2", OPCODE_CONTINUATION, fin=False) * 1100,
+        "more than 1024 frames in a websocket message",
+    ),
 }
 
 
-@pytest.mark.parametrize("data", BAD_FRAMES.values(), ids=list(BAD_FRAMES))
+@pytest.mark.parametrize(("data", "reason"), BAD_FRAMES.values(), ids=list(BAD_FRAMES))
 def test_a_frame_breaking_the_websocket_protocol_is_refused_with_1002(
-    arena: Any, data: bytes
+    arena: Any, data: bytes, reason: str
 ) -> None:
     game: Arena = arena()
     ws = game.raw()
@@ -103,7 +112,7 @@ def test_a_frame_breaking_the_websocket_protocol_is_refused_with_1002(
     ws.send_raw(data)
 
     code, _ = ws.wait_closed()
-    _closed_with(game, code, sid, 1002)
+    _closed_with(game, code, sid, 1002, reason)
     assert game.handled == [("before", 1)]
 
 
@@ -115,7 +124,7 @@ def test_a_text_message_that_is_not_utf8_is_refused_with_1007(arena: Any) -> Non
     ws.send_raw(frame(b'42["\xff\xfe"]'))
 
     code, _ = ws.wait_closed()
-    _closed_with(game, code, sid, 1007)
+    _closed_with(game, code, sid, 1007, "websocket text is not UTF-8")
 
 
 def test_a_polling_body_over_the_limit_is_refused_with_http_400(arena: Any) -> None:
