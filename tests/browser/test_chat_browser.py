@@ -22,32 +22,17 @@ from typing import Any
 
 import pytest
 import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT_DIR = ROOT / "examples" / "chat"
 SOCKETIO_CLIENT = CHAT_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-IN_CI = bool(os.environ.get("CI"))
-
 SERVER_START_TIMEOUT = 20.0  # seconds
 PAGE_TIMEOUT = 15.0  # seconds a page may take to show what a test waits for
-
-_missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-if _missing and not IN_CI:
-    pytest.skip(
-        f"headless Chromium is not installed ({', '.join(_missing)} missing); "
-        "install it with `make system-deps` (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def _free_port() -> int:
@@ -118,25 +103,9 @@ def chat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(process)
 
 
-def _start_chromium() -> WebDriver:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1440,900",
-    ):
-        options.add_argument(argument)
-    # An explicit driver path: selenium-manager is never asked to download one.
-    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-
-
 @pytest.fixture(scope="module")
-def browsers() -> Iterator[list[WebDriver]]:
+def browsers(start_chromium: Callable[[], WebDriver]) -> Iterator[list[WebDriver]]:
     """Headless Chromium sessions, started on demand and shared by this module's tests."""
-    assert not _missing, f"headless Chromium is required under CI: {', '.join(_missing)} missing"
     started: list[WebDriver] = []
     yield started
     for driver in started:
@@ -144,7 +113,9 @@ def browsers() -> Iterator[list[WebDriver]]:
 
 
 @pytest.fixture
-def open_page(chat_url: str, browsers: list[WebDriver]) -> Iterator[Callable[[], WebDriver]]:
+def open_page(
+    chat_url: str, browsers: list[WebDriver], start_chromium: Callable[[], WebDriver]
+) -> Iterator[Callable[[], WebDriver]]:
     """Open the chat in a fresh page per call: each page is a new Socket.IO client.
 
     Pages of one test are in separate browser sessions; at the end of the test
@@ -154,7 +125,7 @@ def open_page(chat_url: str, browsers: list[WebDriver]) -> Iterator[Callable[[],
 
     def open_() -> WebDriver:
         if len(used) == len(browsers):
-            browsers.append(_start_chromium())
+            browsers.append(start_chromium())
         driver = browsers[len(used)]
         used.append(driver)
         driver.get(chat_url)

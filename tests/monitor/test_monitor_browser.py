@@ -6,7 +6,6 @@ Without them the test is skipped, except under CI, where it must run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,9 @@ from typing import Any
 import pytest
 import socketio
 from flask import Flask
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from flask_sockevents import SockEvents
 from flask_sockevents.monitor import Monitor
@@ -21,24 +23,7 @@ from flask_sockevents.testing import LiveServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-IN_CI = bool(os.environ.get("CI"))
 PAGE_TIMEOUT = 15.0  # seconds the page may take to show what the test waits for
-
-_missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-if _missing and not IN_CI:
-    pytest.skip(
-        f"headless Chromium is not installed ({', '.join(_missing)} missing); "
-        "install it with `make system-deps` (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def make_app() -> Flask:
@@ -60,20 +45,8 @@ def server() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    assert not _missing, f"headless Chromium is required under CI: {', '.join(_missing)} missing"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1440,900",
-    ):
-        options.add_argument(argument)
-    # An explicit driver path: selenium-manager is never asked to download one.
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+def browser(start_chromium: Callable[[], WebDriver]) -> Iterator[WebDriver]:
+    driver = start_chromium()
     yield driver
     driver.quit()
 
