@@ -450,20 +450,12 @@ class Server(socketio.Server):
             return
         sid = self.manager.pre_connect(eio_sid, namespace)
         event = event._replace(sid=sid)
-        if self.always_connect:
-            self._send_packet(
-                eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
-            )
-            self.manager.connect(sid, namespace)
-            connection.sids[namespace] = sid
+        if self.always_connect:  # python-socketio's option: admit first, refuse by disconnecting
+            self._admit(connection, namespace, sid)
         finished = self.dispatcher(connection.environ, event, None)
         if accepted(finished):
             if not self.always_connect:
-                self._send_packet(
-                    eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
-                )
-                self.manager.connect(sid, namespace)
-                connection.sids[namespace] = sid
+                self._admit(connection, namespace, sid)
             return
         refusal = finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
         if self.always_connect:
@@ -478,6 +470,14 @@ class Server(socketio.Server):
                 self.packet_class(sio_packet.CONNECT_ERROR, data=refusal, namespace=namespace),
             )
         self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    def _admit(self, connection: _Connection, namespace: str, sid: str) -> None:
+        """Answer CONNECT and count the client in ``namespace``."""
+        self._send_packet(
+            connection.eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+        )
+        self.manager.connect(sid, namespace)
+        connection.sids[namespace] = sid
 
     def _dispatch_disconnect(
         self, connection: _Connection, namespace: str, reason: str, by_client: bool

@@ -98,3 +98,39 @@ def test_stats_keep_received_equal_to_the_sum_of_outcomes() -> None:
 def test_stats_need_an_attached_server() -> None:
     with pytest.raises(RuntimeError, match="init_app"):
         SockEvents().stats()
+
+
+def always_connect_app() -> tuple[Flask, SockEvents, list[str]]:
+    app = make_app()
+    sockevents = SockEvents(app, always_connect=True)
+    seen: list[str] = []
+
+    @sockevents.on("connect")
+    def connect(auth: dict[str, str] | None) -> bool:
+        seen.append("connect handler")
+        return bool(auth and auth.get("token") == "ok")
+
+    @sockevents.on("echo")
+    def echo(value: object) -> object:
+        return value
+
+    return app, sockevents, seen
+
+
+def test_always_connect_admits_a_client_the_connect_handler_accepts() -> None:
+    app, sockevents, seen = always_connect_app()
+    client = sockevents.test_client(app, auth={"token": "ok"})
+
+    assert client.is_connected()
+    assert client.emit("echo", 7, callback=True) == 7
+    assert seen == ["connect handler"]
+
+
+def test_always_connect_disconnects_a_client_the_connect_handler_refuses() -> None:
+    app, sockevents, seen = always_connect_app()
+    client = sockevents.test_client(app, auth={"token": "wrong"})
+
+    assert not client.is_connected()
+    assert seen == ["connect handler"]
+    assert sockevents.stats()["rejected"] == 1
+    assert sockevents.server.manager.sid_from_eio_sid(client.eio_sid, "/") is None
