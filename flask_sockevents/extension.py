@@ -103,11 +103,7 @@ class SockEvents:
         self.app: Flask | None = None
         self.server: Server | None = None
         self.options: dict[str, Any] = options
-        self.bus = Bus(
-            max_event_name_length=options.get(
-                "max_event_name_length", DEFAULTS["max_event_name_length"]
-            )
-        )
+        self.bus = Bus()  # its limits are set by init_app, before any event
         self.namespace_handlers: dict[str, Namespace] = {}
         self.wsgi_server: Any = None
         self.shutdown_timeout: float = DEFAULTS["shutdown_timeout"]
@@ -116,7 +112,7 @@ class SockEvents:
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
-            self.init_app(app, **{})
+            self.init_app(app)
 
     # -- set-up ---------------------------------------------------------------
 

@@ -260,6 +260,16 @@ class Router:
 
     # -- queries -----------------------------------------------------------
 
+    def listeners(self) -> list[Any]:
+        """Every listener of every route, once each: bus listeners as given to
+        :meth:`add_listener`, plain blinker receivers as connected."""
+        found: dict[Hashable, Any] = {}
+        for route in self._routes.values():
+            for receiver in route.receivers_for(self.sender):
+                listener = receiver.fn if isinstance(receiver, _Listener) else receiver
+                found.setdefault(_key(listener), listener)
+        return list(found.values())
+
     def accepts_namespace(self, namespace: str) -> bool:
         """True when some handler route's namespace pattern matches ``namespace``."""
         accepted = self._namespace_cache.get(namespace)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .extension import SockEvents
@@ -64,15 +64,10 @@ def close_listeners(sockevents: SockEvents) -> int:
     :class:`~flask_sockevents.listeners.AuditLog`, say). Errors are logged,
     never raised.
     """
-    seen: set[int] = set()
     closed = 0
-    for route in sockevents.bus.router.routes:
-        for receiver in list(route.receivers.values()):
-            listener: Any = getattr(receiver, "fn", receiver)
-            close = getattr(listener, "close", None)
-            if not callable(close) or id(listener) in seen:
-                continue
-            seen.add(id(listener))
+    for listener in sockevents.bus.router.listeners():
+        close = getattr(listener, "close", None)
+        if callable(close):
             try:
                 close()
             except Exception:

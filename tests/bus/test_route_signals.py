@@ -124,3 +124,15 @@ def test_changing_the_bus_sender_reaches_route_receivers(bus: Bus) -> None:
     bus.publish(client_event("chat"))
     assert senders[1] is new_app
     assert senders[0] is not new_app
+
+
+def test_router_lists_each_listener_once_as_it_was_given(bus: Bus) -> None:
+    def audit(event: Event) -> None: ...
+
+    def plain(sender: object, event: Event) -> None: ...
+
+    bus.listen("a*", "/", audit)
+    bus.listen("*", "*", audit)
+    bus.router.route("b", "/").connect(plain)
+
+    assert bus.router.listeners() == [audit, plain]
