@@ -18,7 +18,7 @@ def app_of(sockevents: Any) -> Any:
 
 
 def router_of(sockevents: Any) -> Any:
-    """Return the extension's router (``sockevents.router`` or ``sockevents.bus.router``)."""
+    """Return the router of a :class:`~flask_sockevents.Bus` or of a ``SockEvents`` (its bus's)."""
     router = getattr(sockevents, "router", None)
     if router is None:
         router = getattr(getattr(sockevents, "bus", None), "router", None)
