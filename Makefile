@@ -8,13 +8,22 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench bench-quick bench-bus fuzz soak system-deps node-deps clean
+.PHONY: run test test-newest test-lowest lint bench bench-quick bench-bus fuzz soak system-deps node-deps clean
 
 # The virtualenv with the package (editable) and everything the tests need.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
+	touch $@
+
+# The same package at the lowest versions setup.cfg declares, in a virtualenv
+# of its own, so that every declared floor is a tested one.
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: setup.cfg pyproject.toml constraints/lowest.txt
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet --upgrade pip
+	$(LOWEST)/bin/pip install --quiet -c constraints/lowest.txt -e '.[test,metrics,redis,orjson]'
 	touch $@
 
 # Debian packages the integration tests use: headless Chromium and its driver,
@@ -40,8 +49,14 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check flask_sockevents tests examples bench
 	$(VENV)/bin/mypy
 
-test: $(VENV)/.installed system-deps node-deps lint
+# The suite against the newest releases, then against the declared floors.
+test: lint test-newest test-lowest
+
+test-newest: $(VENV)/.installed system-deps node-deps
 	$(PY) -m pytest
+
+test-lowest: $(LOWEST)/.installed system-deps node-deps
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider
 
 bench-bus: $(VENV)/.installed
 	$(PY) bench/bus.py
@@ -66,4 +81,4 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
