@@ -43,7 +43,7 @@ examples/chat/node_modules/.installed: examples/chat/package.json
 node-deps: examples/chat/node_modules/.installed
 
 run: $(VENV)/.installed node-deps
-	$(PY) examples/chat/app.py --host $(HOST) --port $(PORT)
+	$(PY) -m flask_sockevents examples/chat/app.py --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check flask_sockevents tests examples bench

@@ -11,15 +11,17 @@ page at ``/sockevents/`` (linked from the header; local requests only).
 Run it with ``make run``, or::
 
     cd examples/chat && npm install        # the Socket.IO JavaScript client
-    python examples/chat/app.py --host 127.0.0.1 --port 5000
+    python -m flask_sockevents examples/chat/app.py --host 127.0.0.1 --port 5000
+
+``python -m flask_sockevents`` patches the standard library for gevent before
+it imports this module (see :mod:`flask_sockevents.__main__`), and finds the
+app through :func:`create_app`.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import re
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -251,24 +253,3 @@ def create_app(**sockevents_options: Any) -> Flask:
         sockevents.emit("bus", entry, namespace="/bus")
 
     return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Serve the chat: ``python examples/chat/app.py [--host H] [--port P]``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=5000, help="port to listen on")
-    args = parser.parse_args(argv)
-    if not (CLIENT_DIR / CLIENT_FILE).is_file():
-        print(
-            "warning: the Socket.IO JavaScript client is not installed; "
-            "run `make run` (or `npm install` in examples/chat)",
-            file=sys.stderr,
-        )
-    app = create_app()
-    print(f"chat on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    app.extensions["sockevents"].run(app, host=args.host, port=args.port)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,8 @@
 """The chat example in a real browser: headless Chromium, the official JS client, a real server.
 
-The app runs as ``python examples/chat/app.py`` in a subprocess (gevent server on
-an ephemeral 127.0.0.1 port); each page is a separate Chromium session driven by
+The app runs as ``make run`` serves it (``python -m flask_sockevents
+examples/chat/app.py``, gevent-patched) in a subprocess on an ephemeral
+127.0.0.1 port; each page is a separate Chromium session driven by
 selenium, so two pages are two independent Socket.IO clients.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``make system-deps``) and the
@@ -57,6 +58,8 @@ def _serve_chat(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
             process = subprocess.Popen(
                 [
                     sys.executable,
+                    "-m",
+                    "flask_sockevents",
                     str(CHAT_DIR / "app.py"),
                     "--host",
                     "127.0.0.1",
