@@ -111,7 +111,6 @@ class Bus:
     @sender.setter
     def sender(self, sender: Any) -> None:
         self.router.sender = sender
-        self.router._routing_changed()
 
     # -- subscribing -------------------------------------------------------
 

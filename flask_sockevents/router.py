@@ -136,7 +136,7 @@ class Router:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.cache_size = cache_size
-        self.sender: Any = None
+        self._sender: Any = None
         self._routes: dict[tuple[str, str], Route] = {}
         self._by_exact_event: dict[str, list[Route]] = {}
         # Pattern routes by their literal prefix (the text before the first
@@ -152,6 +152,16 @@ class Router:
         self._cache: dict[tuple[str, str], Resolution] = {}
         self._namespace_cache: dict[str, bool] = {}
 
+    @property
+    def sender(self) -> Any:
+        """The sender of every signal the routes send (the Flask app); setting it re-resolves."""
+        return self._sender
+
+    @sender.setter
+    def sender(self, sender: Any) -> None:
+        self._sender = sender
+        self._routing_changed()
+
     # -- the table ---------------------------------------------------------
 
     def route(self, event: str, namespace: str = "/") -> Route:
@@ -159,8 +169,7 @@ class Router:
         key = (event, namespace)
         route = self._routes.get(key)
         if route is None:
-            route = Route(event, namespace)
-            route._on_change = self._receivers_changed
+            route = Route(event, namespace, on_change=self._receivers_changed)
             self._routes[key] = route
             if route.event_is_pattern:
                 prefix = event.split(WILDCARD, 1)[0]
@@ -237,8 +246,18 @@ class Router:
                 connected = len(route.receivers)
                 route.disconnect(adapter if adapter is not None else fn)
                 removed += connected - len(route.receivers)
+        self._forget_unused_adapter(fn)
         self._routing_changed()
         return removed
+
+    def _forget_unused_adapter(self, fn: Callable[..., Any]) -> None:
+        """Drop ``fn``'s listener adapter once no route has it, so add/remove churn stays flat."""
+        key = _key(fn)
+        adapter = self._listeners.get(key)
+        if adapter is not None and not any(
+            adapter in route.receivers_for(self._sender) for route in self._routes.values()
+        ):
+            del self._listeners[key]
 
     def _is_handler(self, route: Route, fn: Callable[..., Any]) -> bool:
         call = self._handlers.get(route)

@@ -71,9 +71,17 @@ class Route(BusSignal):
 
     :param event: the event name or pattern.
     :param namespace: the namespace or namespace pattern, ``"/"`` by default.
+    :param on_change: told of every receiver connected (with it) or
+        disconnected (with ``None``); the owning router keeps its order and
+        cache right with it.
     """
 
-    def __init__(self, event: str, namespace: str = "/") -> None:
+    def __init__(
+        self,
+        event: str,
+        namespace: str = "/",
+        on_change: Callable[[Route, Any], None] | None = None,
+    ) -> None:
         check_pattern(event, "event")
         check_pattern(namespace, "namespace")
         super().__init__(f"{namespace} {event}", f"Events matching {event!r} in {namespace!r}.")
@@ -86,9 +94,7 @@ class Route(BusSignal):
         self.specificity: Specificity = (tier, -literal)
         self.matches_event = compile_pattern(event)
         self.matches_namespace = compile_pattern(namespace)
-        # Set by the owning router: told of every receiver connected (with it)
-        # or disconnected (with None), to keep its order and cache right.
-        self._on_change: Callable[[Route, Any], None] | None = None
+        self._on_change = on_change
 
     def matches(self, namespace: str, event: str) -> bool:
         """True when the concrete ``namespace`` and ``event`` fall under this route."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -270,3 +272,35 @@ def test_listener_removed_from_one_route_keeps_its_order_on_the_others(bus: Bus)
     bus.remove(first, event="x", namespace="/")
     bus.publish(client_event("x"))
     assert seen == ["second", "first"]
+
+
+def test_a_removed_listener_is_not_kept_alive_by_the_router(bus: Bus) -> None:
+    def make_listener() -> Any:
+        def listener(event: Event) -> None:
+            pass
+
+        return listener
+
+    listener = make_listener()
+    bus.listen("a", listener=listener)
+    bus.listen("b*", namespace="/x", listener=listener)
+    bus.publish(client_event("a"))
+    released = weakref.ref(listener)
+    assert bus.remove(listener) == 2
+    del listener
+    gc.collect()
+    assert released() is None
+
+
+def test_a_listener_removed_from_one_route_still_runs_on_the_others(bus: Bus) -> None:
+    seen: list[str] = []
+
+    def listener(event: Event) -> None:
+        seen.append(event.name)
+
+    bus.listen("a", listener=listener)
+    bus.listen("b", listener=listener)
+    bus.remove(listener, event="a")
+    bus.publish(client_event("a"))
+    bus.publish(client_event("b"))
+    assert seen == ["b"]
