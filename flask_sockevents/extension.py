@@ -165,6 +165,7 @@ class SockEvents:
             max_attachments=settings["max_attachments"],
             max_connections_per_address=settings["max_connections_per_address"],
             on_emit=self._publish_emit,
+            bus=self.bus,
             **server_options,
         )
         for namespace_handler in self.namespace_handlers.values():

@@ -40,6 +40,7 @@ from socketio import packet as sio_packet
 from .bus import accepted
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
+from .socketio_api import SocketIOServerAPI
 
 __all__ = ["Dispatcher", "Server"]
 
@@ -130,8 +131,12 @@ class _Connection:
         self.closed = False
 
 
-class Server(socketio.Server):
+class Server(SocketIOServerAPI, socketio.Server):
     """python-socketio's server, dispatching every packet through the bus in order.
+
+    Handlers registered with python-socketio's API (``on``, ``event``,
+    ``register_namespace``) become routes on ``bus`` (see
+    :mod:`.socketio_api`).
 
     :param dispatcher: publishes an event on the bus (see :data:`Dispatcher`).
     :param accepts_namespace: tells whether a client may connect to a namespace.
@@ -144,6 +149,7 @@ class Server(socketio.Server):
         remote address (``None`` for no limit); more are refused at the
         handshake with HTTP 401.
     :param on_emit: called with an ``EMIT`` event after every server emit.
+    :param bus: the bus that handlers registered on the server are routed on.
     :param kwargs: python-socketio ``Server`` options.
     """
 
