@@ -265,7 +265,9 @@ class Server(SocketIOServerAPI, socketio.Server):
                 connection.binary = None
                 self._accept(connection, pkt, connection.binary_size)
             return
-        if not isinstance(data, str):
+        if not isinstance(data, str) and self.packet_class.uses_binary_events:
+            # Binary messages are attachments, unless the packet class encodes
+            # whole packets as binary (python-socketio's msgpack serializer).
             raise ProtocolError("unexpected binary message")
         try:
             pkt = self.packet_class(encoded_packet=data)

@@ -393,6 +393,49 @@ def test_register_namespace_refuses_what_is_not_a_namespace(target: ServerUnderT
         target.server.register_namespace(object())
 
 
+# -- client_manager ---------------------------------------------------------------------
+
+
+class RecordingManager(socketio.Manager):
+    """A client manager that records the rooms clients enter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered: list[tuple[str, str]] = []
+
+    def enter_room(self, sid: str, namespace: str, room: str, eio_sid: str | None = None) -> Any:
+        if room != sid:
+            self.entered.append((namespace, room))
+        return super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_client_manager_instance_keeps_the_rooms(implementation: str, clients: Clients) -> None:
+    manager = RecordingManager()
+    target = ServerUnderTest(implementation, client_manager=manager)
+    server = target.server
+
+    @server.on("join")
+    def join(sid: str, room: str) -> None:
+        server.enter_room(sid, room)
+        server.emit("joined", room, room=room)
+
+    client = clients.new()
+    joined: list[str] = []
+    client.on("joined", joined.append)
+    try:
+        clients.connect(target.url, client)
+        client.emit("join", "lobby")
+        wait_for(lambda: joined)
+    finally:
+        client.disconnect()
+        target.stop()
+
+    assert server.manager is manager
+    assert manager.entered == [("/", "lobby")]
+    assert joined == ["lobby"]
+
+
 # -- the handler tables ---------------------------------------------------------------
 
 
