@@ -235,6 +235,38 @@ class SocketIOServerAPI:
         for event in ("connect", "disconnect", WILDCARD):
             self.bus.on(event, namespace, route)
 
+    def instrument(
+        self,
+        auth: Any = None,
+        mode: str = "development",
+        read_only: bool = False,
+        server_id: str | None = None,
+        namespace: str = "/admin",
+        server_stats_interval: float = 2,
+    ) -> Any:
+        """Instrument the server for the Socket.IO Admin UI, as python-socketio does.
+
+        The arguments are python-socketio's (``auth``: a dict of credentials,
+        a list of them, a callable, or ``False`` for none). The admin
+        namespace's ``connect`` checks the credentials on every connect, and
+        the admin clients see our traffic: connected sockets, their rooms and
+        live events (see :mod:`flask_sockevents.admin_ui`).
+
+        :return: the instrumentation (``shutdown()`` stops its stats task,
+            ``uninstrument()`` undoes it).
+        """
+        from .admin_ui import BusInstrumentedServer
+
+        return BusInstrumentedServer(
+            self,
+            auth=auth,
+            mode=mode,
+            read_only=read_only,
+            server_id=server_id,
+            namespace=namespace,
+            server_stats_interval=server_stats_interval,
+        )
+
     @property
     def handlers(self) -> Mapping[str, Mapping[str, Callable[..., Any]]]:
         """Every handler route, ``{namespace: {event: handler}}``: a read-only view of the bus.
