@@ -31,7 +31,12 @@ examples/chat/node_modules/.installed: examples/chat/package.json
 	cd examples/chat && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-node-deps: examples/chat/node_modules/.installed
+# The official Socket.IO Admin UI (its built front-end) for the Admin UI test.
+tests/admin_ui/node_modules/.installed: tests/admin_ui/package.json
+	cd tests/admin_ui && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: examples/chat/node_modules/.installed tests/admin_ui/node_modules/.installed
 
 run: $(VENV)/.installed node-deps
 	$(PY) examples/chat/app.py --host $(HOST) --port $(PORT)
@@ -66,4 +71,4 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) examples/chat/node_modules tests/admin_ui/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@ The admin client here is python-socketio's ``Client`` speaking the Admin UI's
 protocol (connect to ``/admin`` with credentials, then listen); each test runs
 against python-socketio's own server and ``sockevents.server`` (see
 ``_socketio_servers.py``). The official UI itself, in Chromium, is in
-``tests/browser/test_admin_ui_browser.py``.
+``test_admin_ui_browser.py``.
 """
 
 from __future__ import annotations
