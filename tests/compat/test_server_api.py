@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 import socketio
+from flask import Flask
 from integration._support import TIMEOUT, Clients, wait_for
 
-from flask_sockevents import Event, EventKind, Reject
+from flask_sockevents import Event, EventKind, Reject, SockEvents
 
 from ._socketio_servers import IMPLEMENTATIONS, ServerUnderTest
 
@@ -536,3 +537,36 @@ def test_extension_handlers_appear_in_the_servers_handler_table(ours: ServerUnde
 def test_handler_table_cannot_be_changed_behind_the_bus(ours: ServerUnderTest) -> None:
     with pytest.raises(TypeError):
         ours.server.handlers["/"] = {}  # type: ignore[index]
+
+
+def test_handlers_registered_on_the_server_answer_the_in_process_test_client() -> None:
+    app = Flask(__name__)
+    sockevents = SockEvents(app)
+    assert sockevents.server is not None
+    connects: list[tuple[str, Any]] = []
+    sockevents.server.on("connect", lambda sid, environ, auth: connects.append((sid, auth)))
+    sockevents.server.on("add", lambda sid, a, b: a + b)
+
+    client = sockevents.test_client(app, auth={"token": "t"})
+
+    assert client.emit("add", 2, 3, callback=True) == 5
+    [(sid, auth)] = connects
+    assert auth == {"token": "t"}
+    assert sid == sockevents.server.manager.sid_from_eio_sid(client.eio_sid, "/")
+
+
+def test_handlers_registered_on_the_server_survive_a_new_init_app() -> None:
+    sockevents = SockEvents()
+    sockevents.init_app(Flask("first"))
+    assert sockevents.server is not None
+
+    def add(sid: str, a: int, b: int) -> int:
+        return a + b
+
+    sockevents.server.on("add", add)
+    second = Flask("second")
+    sockevents.init_app(second)
+    client = sockevents.test_client(second)
+
+    assert client.emit("add", 2, 3, callback=True) == 5
+    assert sockevents.server.handlers["/"]["add"] is add
