@@ -189,3 +189,26 @@ def test_admin_gets_server_stats_listing_the_namespaces(
     [stats, *_] = log.named("server_stats")
     names = {namespace["name"] for namespace in stats[0]["namespaces"]}
     assert {"/", "/admin"} <= names
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_admin_actions_move_a_socket_into_a_room_and_disconnect_it(
+    implementation: str, serve: Any, clients: Clients
+) -> None:
+    target = serve(implementation)
+    server = target.server
+    disconnected: list[str] = []
+    server.on("disconnect", lambda sid, reason: disconnected.append(sid))
+    user = clients.connect(target.url)
+    sid = user.get_sid()
+    admin, log = _admin(clients, target.url)
+    wait_for(lambda: log.named("config"))
+
+    admin.emit("join", ("/", "vip", sid), namespace="/admin")
+    wait_for(lambda: ("/", "vip", sid) in [joined[:3] for joined in log.named("room_joined")])
+    rooms_after_join = sorted(server.rooms(sid))
+    admin.emit("_disconnect", ("/", False, sid), namespace="/admin")
+
+    wait_for(lambda: disconnected and not user.connected)
+    assert rooms_after_join == sorted([sid, "vip"])
+    assert disconnected == [sid]
