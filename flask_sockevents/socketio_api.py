@@ -25,10 +25,13 @@ handlers like any other. ``server.handlers`` and ``server.namespace_handlers``
 are read-only views of the bus's handler routes, never a second table that
 could disagree with what actually runs.
 
-Two differences remain, both from the bus's routing rules: an event name
-containing ``*`` (other than the catch-all) is a pattern here, and a
+Three differences remain, all from the bus's routing rules: an event or
+namespace name containing ``*`` (other than the catch-all ``"*"`` itself) is a
+pattern here, whose handler gets no event name or namespace first; a
 namespace's own catch-all route outranks a handler registered for the same
-event in the catch-all namespace.
+event in the catch-all namespace; and a handler in the catch-all namespace
+makes every namespace accepted (python-socketio still refuses a namespace
+absent from its ``namespaces`` option).
 """
 
 from __future__ import annotations
