@@ -134,6 +134,47 @@ def test_handler_emits_to_the_client_by_sid(target: ServerUnderTest, clients: Cl
     assert answers == [{"to": "why"}]
 
 
+def test_session_saved_by_one_handler_is_read_by_the_next(
+    target: ServerUnderTest, clients: Clients
+) -> None:
+    server = target.server
+
+    @server.on("login")
+    def login(sid: str, name: str) -> None:
+        server.save_session(sid, {"name": name})
+
+    @server.on("rename")
+    def rename(sid: str, name: str) -> None:
+        with server.session(sid) as session:
+            session["name"] = name
+
+    server.on("whoami", lambda sid: server.get_session(sid)["name"])
+    client = clients.connect(target.url)
+
+    client.call("login", "ada", timeout=TIMEOUT)
+    first = client.call("whoami", timeout=TIMEOUT)
+    client.call("rename", "grace", timeout=TIMEOUT)
+
+    assert (first, client.call("whoami", timeout=TIMEOUT)) == ("ada", "grace")
+
+
+def test_handler_calls_the_client_and_acknowledges_with_its_answer(
+    target: ServerUnderTest, clients: Clients
+) -> None:
+    server = target.server
+
+    @server.on("relay")
+    def relay(sid: str, question: str) -> Any:
+        return server.call("question", question, to=sid, timeout=TIMEOUT)
+
+    client = socketio.Client(reconnection=False)  # answers on its own thread, unlike InOrderClient
+    clients.made.append(client)  # type: ignore[arg-type]
+    client.on("question", lambda text: text[::-1])
+    clients.connect(target.url, client)  # type: ignore[arg-type]
+
+    assert client.call("relay", "stressed", timeout=TIMEOUT) == "desserts"
+
+
 def test_catch_all_handler_gets_the_event_name_first(
     target: ServerUnderTest, clients: Clients
 ) -> None:
