@@ -38,18 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import flask
 import socketio
 
+from .bus import Bus
 from .context import current_event
 from .event import EventKind
+from .namespace import Namespace as FlaskNamespace
 from .router import positional_capacity
 from .routes import WILDCARD
-
-if TYPE_CHECKING:
-    from .bus import Bus
 
 __all__ = ["NamespaceRoute", "SocketIOHandler", "SocketIOServerAPI"]
 
@@ -186,8 +185,6 @@ class SocketIOServerAPI:
     bus: Bus
 
     def __init__(self, *args: Any, bus: Bus | None = None, **kwargs: Any) -> None:
-        from .bus import Bus
-
         self.bus = bus if bus is not None else Bus()
         super().__init__(*args, **kwargs)
 
@@ -223,8 +220,6 @@ class SocketIOServerAPI:
             and for a :class:`flask_sockevents.Namespace` (register it with
             ``sockevents.on_namespace``: its handlers take Flask-style arguments).
         """
-        from .namespace import Namespace as FlaskNamespace
-
         if isinstance(namespace_handler, FlaskNamespace):
             raise ValueError(
                 "a flask_sockevents.Namespace takes Flask-SocketIO's arguments: "
