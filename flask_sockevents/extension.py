@@ -160,12 +160,12 @@ class SockEvents:
         self.server = Server(
             self._dispatch,
             self._accepts_namespace,
+            bus=self.bus,
             connect_timeout=settings["connect_timeout"],
             max_queued_events=settings["max_queued_events"],
             max_attachments=settings["max_attachments"],
             max_connections_per_address=settings["max_connections_per_address"],
             on_emit=self._publish_emit,
-            bus=self.bus,
             **server_options,
         )
         for namespace_handler in self.namespace_handlers.values():
