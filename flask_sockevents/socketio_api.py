@@ -38,19 +38,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import flask
 import socketio
 
 from .bus import Bus
 from .context import current_event
-from .event import EventKind
+from .event import Event, EventKind
 from .namespace import Namespace as FlaskNamespace
 from .router import positional_capacity
 from .routes import WILDCARD
 
 __all__ = ["NamespaceRoute", "SocketIOHandler", "SocketIOServerAPI"]
+
+
+def _current() -> Event:
+    """The event being dispatched, resolved once (``current_event`` is a proxy)."""
+    return cast(Event, cast(Any, current_event)._get_current_object())
 
 
 def _environ(server: Any, sid: str, namespace: str) -> dict[str, Any]:
@@ -95,7 +100,7 @@ class SocketIOHandler:
         self.capacity = positional_capacity(fn)
 
     def __call__(self, *args: Any) -> Any:
-        event = current_event
+        event = _current()
         sid = event.sid
         kind = event.kind
         namespace_catch_all = self.namespace == WILDCARD
@@ -137,7 +142,7 @@ class NamespaceRoute:
         self.catch_all_namespace = catch_all_namespace
 
     def __call__(self, *args: Any) -> Any:
-        event = current_event
+        event = _current()
         sid = event.sid
         trigger = self.namespace.trigger_event
         lead = (event.namespace,) if self.catch_all_namespace else ()
