@@ -40,7 +40,12 @@ examples/chat/node_modules/.installed: examples/chat/package.json
 	cd examples/chat && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-node-deps: examples/chat/node_modules/.installed
+# The official Socket.IO Admin UI (its built front-end) for the Admin UI test.
+tests/admin_ui/node_modules/.installed: tests/admin_ui/package.json
+	cd tests/admin_ui && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: examples/chat/node_modules/.installed tests/admin_ui/node_modules/.installed
 
 run: $(VENV)/.installed node-deps
 	$(PY) -m flask_sockevents examples/chat/app.py --host $(HOST) --port $(PORT)
@@ -81,4 +86,4 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -160,6 +160,7 @@ class SockEvents:
         self.server = Server(
             self._dispatch,
             self._accepts_namespace,
+            bus=self.bus,
             connect_timeout=settings["connect_timeout"],
             max_queued_events=settings["max_queued_events"],
             max_attachments=settings["max_attachments"],

@@ -289,6 +289,11 @@ class Router:
                 found.setdefault(_key(listener), listener)
         return list(found.values())
 
+    def handler_routes(self) -> dict[Route, Callable[..., Any]]:
+        """Every route that has a handler, with its handler, in registration order."""
+        calls = sorted(self._handlers.values(), key=lambda call: call.seq)
+        return {call.route: call.fn for call in calls}
+
     def accepts_namespace(self, namespace: str) -> bool:
         """True when some handler route's namespace pattern matches ``namespace``."""
         accepted = self._namespace_cache.get(namespace)

@@ -40,6 +40,7 @@ from socketio import packet as sio_packet
 from .bus import accepted
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
+from .socketio_api import SocketIOServerAPI
 
 __all__ = ["Dispatcher", "Server"]
 
@@ -130,8 +131,12 @@ class _Connection:
         self.closed = False
 
 
-class Server(socketio.Server):
+class Server(SocketIOServerAPI, socketio.Server):
     """python-socketio's server, dispatching every packet through the bus in order.
+
+    Handlers registered with python-socketio's API (``on``, ``event``,
+    ``register_namespace``) become routes on ``bus`` (see
+    :mod:`.socketio_api`).
 
     :param dispatcher: publishes an event on the bus (see :data:`Dispatcher`).
     :param accepts_namespace: tells whether a client may connect to a namespace.
@@ -144,6 +149,7 @@ class Server(socketio.Server):
         remote address (``None`` for no limit); more are refused at the
         handshake with HTTP 401.
     :param on_emit: called with an ``EMIT`` event after every server emit.
+    :param bus: the bus that handlers registered on the server are routed on.
     :param kwargs: python-socketio ``Server`` options.
     """
 
@@ -259,7 +265,9 @@ class Server(socketio.Server):
                 connection.binary = None
                 self._accept(connection, pkt, connection.binary_size)
             return
-        if not isinstance(data, str):
+        if not isinstance(data, str) and self.packet_class.uses_binary_events:
+            # Binary messages are attachments, unless the packet class encodes
+            # whole packets as binary (python-socketio's msgpack serializer).
             raise ProtocolError("unexpected binary message")
         try:
             pkt = self.packet_class(encoded_packet=data)
