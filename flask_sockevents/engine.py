@@ -18,15 +18,20 @@ what a client can observe where it differs from node's ``engine.io`` server
    monitor only looks every ``pingTimeout``, so up to twice as late);
 4. a CLOSE packet posted while a GET is pending answers that GET with a NOOP
    (python-engineio answered it with an empty body);
-5. an upgrade to websocket writes one NOOP, to end a poll still pending, and
-   none on the websocket (python-engineio also sent the NOOP on the websocket
-   when no poll was pending, and one more for an UPGRADE packet);
+5. an upgrade to websocket writes one NOOP, to end a poll still pending
+   (checked every 100 ms, as node does, so that the client has the probe's
+   answer and stops polling first), and none on the websocket
+   (python-engineio sent a NOOP at once, which could end the poll before the
+   client stopped polling, another on the websocket when no poll was pending,
+   and one more for an UPGRADE packet);
 6. the server's :meth:`~EngineIOServer.disconnect` of one client never waits
    for that client.
 
 Its handshake (``_handle_connect``) is python-engineio's with the socket class
 and the advertised timings replaced: python-engineio creates its socket there
-by module name, so there is no smaller hook.
+by module name, so there is no smaller hook. The socket's websocket transport
+(``_websocket_handler``) is python-engineio 4.15's with the probe's NOOP
+replaced by node's check: the NOOP is queued in the middle of that method.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ __all__ = ["EngineIOServer", "EngineIOSocket"]
 
 _NOOP = eio_packet.NOOP
 
+#: Seconds between two checks for a poll to end during an upgrade (node's value).
+UPGRADE_CHECK_INTERVAL = 0.1
+
 
 def _milliseconds(seconds: float) -> int:
     return round(seconds * 1000)
@@ -55,6 +63,8 @@ class EngineIOSocket(_Socket):
     :attr:`polls_waiting` counts the long-polling GET requests waiting for
     packets: a NOOP is written only to end one of them.
     """
+
+    connected: bool  # python-engineio's: the handshake is complete
 
     def __init__(self, server: EngineIOServer, sid: str) -> None:
         super().__init__(server, sid)
@@ -77,6 +87,98 @@ class EngineIOSocket(_Socket):
             return super().poll()
         finally:
             self.polls_waiting -= 1
+
+    def _end_polls_while_upgrading(self) -> None:
+        """End a poll pending during the upgrade with a NOOP, checking every 100 ms as node.
+
+        The client stops polling once it has the probe's answer; a NOOP sent
+        at once could end its poll before that answer arrives, and the client
+        would poll again (a second NOOP). Node's server checks every 100 ms.
+        """
+        while self.upgrading and not (self.closing or self.closed):
+            self.server.sleep(UPGRADE_CHECK_INTERVAL)
+            if self.upgrading and self.polls_waiting:
+                self.queue.put(eio_packet.Packet(_NOOP))
+
+    def _websocket_handler(self, ws: Any) -> Any:
+        """python-engineio's websocket transport, ending a pending poll as node does."""
+
+        def websocket_wait() -> Any:
+            data = ws.wait()
+            if data and len(data) > self.server.max_http_buffer_size:
+                raise ValueError("packet is too large")
+            return data
+
+        for attr in ("_sock", "socket"):  # the read timeout, as python-engineio sets it
+            if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
+                getattr(ws, attr).settimeout(self.server.ping_interval + self.server.ping_timeout)
+
+        if self.connected:  # an upgrade of a long-polling session
+            self.upgrading = True  # GET requests now get a NOOP at once
+            pkt = eio_packet.Packet(encoded_packet=websocket_wait())
+            if pkt.packet_type != eio_packet.PING or pkt.data != "probe":
+                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                self.upgrading = False
+                return []
+            ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+            self.server.start_background_task(self._end_polls_while_upgrading)
+            data = websocket_wait()
+            if eio_packet.Packet(encoded_packet=data).packet_type != eio_packet.UPGRADE:
+                self.server.logger.info(
+                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+                    self.sid,
+                    data,
+                )
+                self.upgrading = False
+                return []
+            self.upgraded = True
+            self.upgrading = False
+        else:
+            self.connected = True
+            self.upgraded = True
+
+        def writer() -> None:
+            while True:
+                try:
+                    packets = self.poll()
+                except eio_exceptions.QueueEmpty:
+                    break
+                if not packets:  # the session is closed
+                    break
+                try:
+                    for pkt in packets:
+                        ws.send(pkt.encode())
+                except Exception:
+                    break
+            ws.close()
+
+        writer_task = self.server.start_background_task(writer)
+        self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        while True:
+            try:
+                data = websocket_wait()
+            except Exception as exc:
+                if not self.closed:
+                    self.server.logger.info(
+                        '%s: Unexpected error "%s", closing connection', self.sid, str(exc)
+                    )
+                break
+            if data is None:  # closed by the client
+                break
+            try:
+                self.receive(eio_packet.Packet(encoded_packet=data))
+            except eio_exceptions.UnknownPacketError:
+                pass
+            except eio_exceptions.SocketIsClosedError:
+                self.server.logger.info("Receive error -- socket is closed")
+                break
+            except Exception:
+                self.server.logger.exception("Unknown receive error")
+                break
+        self.queue.put(None)  # let the writer end
+        writer_task.join()
+        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        return []
 
     def receive(self, pkt: Any) -> None:
         """Act on a packet from the client, as node's server does.
