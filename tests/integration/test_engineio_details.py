@@ -39,9 +39,7 @@ def _engineio_socket(sockevents: SockEvents, eio_sid: str) -> Any:
 
 def _upgrade(port: int, eio_sid: str) -> RawWebSocket:
     """Open the websocket that upgrades long-polling session ``eio_sid``."""
-    ws = RawWebSocket(
-        port, expect_upgrade=False, query=f"EIO=4&transport=websocket&sid={eio_sid}"
-    )
+    ws = RawWebSocket(port, expect_upgrade=False, query=f"EIO=4&transport=websocket&sid={eio_sid}")
     assert ws.status == 101, ws.handshake
     return ws
 
