@@ -509,8 +509,16 @@ class Server(socketio.Server):
         try:
             finished = self.dispatcher(connection.environ, event, None)
             if accepted(finished):
-                self._admit(connection, namespace, sid)
                 del self._holds[eio_sid]
+                if connection.closed:
+                    # The transport closed while the handler ran: the client
+                    # is in and leaves at once, so its disconnect is published.
+                    self.manager.connect(sid, namespace)
+                    connection.sids[namespace] = sid
+                    reason = self.reason.TRANSPORT_CLOSE
+                    self._dispatch_disconnect(connection, namespace, reason, True)
+                    return
+                self._admit(connection, namespace, sid)
                 hold.release(self, eio_sid)
                 return
             self._send_packet(

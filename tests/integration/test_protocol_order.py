@@ -12,21 +12,31 @@ tests comparing the two spell out both orders. ``41`` is a DISCONNECT and
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import flask
 import flask_socketio
+import gevent
 import pytest
 from adversarial._raw import OPCODE_BINARY, RawPolling, RawWebSocket
 from flask import Flask
 
 import flask_sockevents
-from flask_sockevents import ConnectionRefusedError, SockEvents, emit, join_room, send
+from flask_sockevents import (
+    ConnectionRefusedError,
+    EventKind,
+    Outcome,
+    SockEvents,
+    emit,
+    join_room,
+    send,
+)
 
 from ._node import run_node_client
-from ._support import AppFactory, Clients, Serve, wait_for
+from ._support import TIMEOUT, AppFactory, BusLog, Clients, Serve, wait_for
 
 #: ``emit_two(sockevents)``: sends events "one" then "two" to the connecting client.
 EmitTwo = Callable[[SockEvents], None]
@@ -249,6 +259,36 @@ def test_packets_of_the_clients_other_namespaces_are_not_held_by_a_connect(
     assert received[0] == '42["to-root"]'
     assert received[1].startswith("44/chat,{"), received
     ws.close()
+
+
+def test_a_client_gone_while_its_connect_handler_ran_is_disconnected_once_it_is_accepted(
+    make_app: AppFactory, serve: Serve, bus_log: BusLog
+) -> None:
+    app, sockevents = make_app(ping_interval=25)
+    sockevents.listen("*", namespace="*")(bus_log)
+    entered, release = threading.Event(), threading.Event()
+
+    @sockevents.on("connect")
+    def connect(auth: Any = None) -> None:
+        entered.set()
+        while not release.is_set():
+            gevent.sleep(0.01)  # the server's loop runs on; the transport closes meanwhile
+
+    server = serve(app)
+    ws = RawWebSocket(server.port)
+    ws.send_text("40")
+    assert entered.wait(TIMEOUT)
+    ws.close()
+    wait_for(lambda: sockevents.server is not None and not sockevents.server.eio.sockets)
+
+    release.set()
+
+    [connected] = wait_for(lambda: bus_log.of_kind(EventKind.CONNECT))
+    [disconnected] = wait_for(lambda: bus_log.disconnects(connected.sid))
+    assert connected.outcome is Outcome.HANDLED
+    assert disconnected.args == (SockEvents.reason.TRANSPORT_CLOSE,)
+    assert sockevents.server is not None
+    assert not sockevents.server.manager.is_connected(connected.sid, "/")
 
 
 # -- compared with Flask-SocketIO (python-socketio's server) --------------------------
