@@ -114,7 +114,7 @@ class EngineIOSocket(_Socket):
                 getattr(ws, attr).settimeout(self.server.ping_interval + self.server.ping_timeout)
 
         if self.connected:  # an upgrade of a long-polling session
-            self.upgrading = True  # GET requests now get a NOOP at once
+            self.upgrading = True  # a GET arriving now gets a NOOP at once (python-engineio)
             pkt = eio_packet.Packet(encoded_packet=websocket_wait())
             if pkt.packet_type != eio_packet.PING or pkt.data != "probe":
                 self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
