@@ -6,8 +6,9 @@
 
 It is gevent-websocket's gunicorn worker with the handler of
 :mod:`flask_sockevents.websocket`, so the app's ``max_message_size`` is
-enforced from each frame's header and hostile frames are closed at once, as
-under ``python -m flask_sockevents``. Needs gunicorn (``pip install gunicorn``).
+enforced from each frame's header, hostile frames are closed at once and every
+accepted socket has ``TCP_NODELAY`` set, as under ``python -m flask_sockevents``.
+Needs gunicorn (``pip install gunicorn``).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ import socketio
 from socketio import packet as sio_packet
 
 from .bus import accepted
+from .engine import EngineIOServer
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
 from .socketio_api import SocketIOServerAPI
@@ -75,25 +76,6 @@ def _allow_full_polling_payloads(max_body_size: int) -> None:
     engineio.payload.Payload.max_decode_packets = max(current, max_body_size)
 
 
-class _EngineIOServer(engineio.Server):
-    """python-engineio's server, whose disconnect of one client never waits for that client."""
-
-    def disconnect(self, sid: str | None = None) -> None:
-        """Close the session ``sid`` at once (every session if ``None``).
-
-        python-engineio closes a long-polling session after a bad request (a
-        body over ``max_message_size``...) by waiting, inside that request,
-        for the client's next GET to take the CLOSE packet: a client that
-        never polls again held the request, its greenlet and its socket forever.
-        """
-        if sid is None:
-            super().disconnect()
-            return
-        socket = self.sockets.pop(sid, None)
-        if socket is not None:
-            socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
-
-
 class ProtocolError(Exception):
     """A client broke the Socket.IO protocol; its transport is closed."""
 
@@ -129,6 +111,61 @@ class _Connection:
         self.binary_size = 0
         self.greeted = False  # a CONNECT packet arrived
         self.closed = False
+
+
+class _Hold:
+    """The packets for one namespace of a client, kept while its connect handler runs.
+
+    Every packet is kept except the connect's own answer (CONNECT,
+    CONNECT_ERROR): emits to the client, to its rooms, broadcasts it is part
+    of, in the order they were sent. Packets of the client's other namespaces
+    pass (their binary attachments with them).
+    """
+
+    __slots__ = ("attachments_kept", "attachments_left", "namespace", "packets")
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.packets: list[tuple[bool, Any]] = []  # (encoded?, packet), in sending order
+        self.attachments_left = 0  # binary attachments still to come after an encoded packet
+        self.attachments_kept = False  # whether they are kept, as their packet was
+
+    def keeps_packet(self, pkt: Any) -> bool:
+        """Keep ``pkt`` (a Socket.IO packet) if it is for the namespace connecting."""
+        if pkt.packet_type in (_CONNECT, sio_packet.CONNECT_ERROR):
+            return False
+        if (pkt.namespace or "/") != self.namespace:
+            return False
+        self.packets.append((False, pkt))
+        return True
+
+    def keeps_encoded(self, eio_pkt: Any, packet_class: Any) -> bool:
+        """Keep ``eio_pkt`` (an encoded packet or attachment) if it is for the namespace."""
+        if self.attachments_left:
+            self.attachments_left -= 1
+            kept = self.attachments_kept
+        else:
+            try:
+                pkt = packet_class(encoded_packet=eio_pkt.data)
+            except Exception:  # not a packet this server encoded: not ours to hold
+                return False
+            self.attachments_left = pkt.attachment_count
+            kept = self.attachments_kept = (
+                pkt.packet_type not in (_CONNECT, sio_packet.CONNECT_ERROR)
+                and (pkt.namespace or "/") == self.namespace
+            )
+        if kept:
+            self.packets.append((True, eio_pkt))
+        return kept
+
+    def release(self, server: Server, eio_sid: str) -> None:
+        """Send what was kept to ``eio_sid``, in order (once the hold is lifted)."""
+        packets, self.packets = self.packets, []
+        for encoded, pkt in packets:
+            if encoded:
+                server._send_eio_packet(eio_sid, pkt)
+            else:
+                server._send_packet(eio_sid, pkt)
 
 
 class Server(SocketIOServerAPI, socketio.Server):
@@ -183,21 +220,25 @@ class Server(SocketIOServerAPI, socketio.Server):
         self.on_emit = on_emit
         self.protocol_errors: Counter[str] = Counter()
         self._connections: dict[str, _Connection] = {}
+        self._holds: dict[str, _Hold] = {}  # eio_sid -> packets waiting for a connect verdict
 
     def _engineio_server_class(self) -> type[engineio.Server]:
-        return _EngineIOServer
+        return EngineIOServer
 
     # -- the reader ---------------------------------------------------------
 
     def handshake_refusal(self, environ: dict[str, Any]) -> tuple[str, str] | None:
         """Why a transport opening with ``environ`` would be refused: ``(HTTP status, text)``.
 
-        The same rules python-engineio and :meth:`_handle_eio_connect` apply
-        (the origin against ``cors_allowed_origins``, and
+        The same rules the Engine.IO server and :meth:`_handle_eio_connect` apply
+        (a known ``transport``, the origin against ``cors_allowed_origins``, and
         ``max_connections_per_address`` for a new session), asked before a
         websocket upgrade so that the client gets the HTTP answer instead of
         an upgraded socket closed at once.
         """
+        refusal = self.eio.request_refusal(environ)
+        if refusal is not None:
+            return "400 BAD REQUEST", refusal
         origin = environ.get("HTTP_ORIGIN")
         if origin and self.eio.cors_allowed_origins != []:
             allowed = self.eio._cors_allowed_origins(environ)
@@ -460,24 +501,47 @@ class Server(SocketIOServerAPI, socketio.Server):
         event = event._replace(sid=sid)
         if self.always_connect:  # python-socketio's option: admit first, refuse by disconnecting
             self._admit(connection, namespace, sid)
-        finished = self.dispatcher(connection.environ, event, None)
-        if accepted(finished):
-            if not self.always_connect:
-                self._admit(connection, namespace, sid)
+            finished = self.dispatcher(connection.environ, event, None)
+            if not accepted(finished):
+                connection.sids.pop(namespace, None)
+                self.manager.pre_disconnect(sid, namespace)
+                refusal = self._refusal(finished)
+                self._send_packet(
+                    eio_sid, self.packet_class(_DISCONNECT, data=refusal, namespace=namespace)
+                )
+                self.manager.disconnect(sid, namespace, ignore_queue=True)
             return
-        refusal = finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
-        if self.always_connect:
-            connection.sids.pop(namespace, None)
-            self.manager.pre_disconnect(sid, namespace)
-            self._send_packet(
-                eio_sid, self.packet_class(_DISCONNECT, data=refusal, namespace=namespace)
-            )
-        else:
+        # What the handler sends this client in the namespace waits for its
+        # verdict: after CONNECT if it accepts, never if it refuses.
+        hold = self._holds[eio_sid] = _Hold(namespace)
+        try:
+            finished = self.dispatcher(connection.environ, event, None)
+            if accepted(finished):
+                del self._holds[eio_sid]
+                if connection.closed:
+                    # The transport closed while the handler ran: the client
+                    # is in and leaves at once, so its disconnect is published.
+                    self.manager.connect(sid, namespace)
+                    connection.sids[namespace] = sid
+                    reason = self.reason.TRANSPORT_CLOSE
+                    self._dispatch_disconnect(connection, namespace, reason, True)
+                    return
+                self._admit(connection, namespace, sid)
+                hold.release(self, eio_sid)
+                return
             self._send_packet(
                 eio_sid,
-                self.packet_class(sio_packet.CONNECT_ERROR, data=refusal, namespace=namespace),
+                self.packet_class(
+                    sio_packet.CONNECT_ERROR, data=self._refusal(finished), namespace=namespace
+                ),
             )
+        finally:
+            self._holds.pop(eio_sid, None)
         self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    @staticmethod
+    def _refusal(finished: Event) -> Any:
+        return finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
 
     def _admit(self, connection: _Connection, namespace: str, sid: str) -> None:
         """Answer CONNECT and count the client in ``namespace``."""
@@ -486,6 +550,20 @@ class Server(SocketIOServerAPI, socketio.Server):
         )
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
+
+    # -- sending --------------------------------------------------------------
+
+    def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        """Send a Socket.IO packet, unless it waits for a connect's verdict."""
+        hold = self._holds.get(eio_sid) if self._holds else None
+        if hold is None or not hold.keeps_packet(pkt):
+            super()._send_packet(eio_sid, pkt)
+
+    def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits."""
+        hold = self._holds.get(eio_sid) if self._holds else None
+        if hold is None or not hold.keeps_encoded(eio_pkt, self.packet_class):
+            super()._send_eio_packet(eio_sid, eio_pkt)
 
     def _dispatch_disconnect(
         self, connection: _Connection, namespace: str, reason: str, by_client: bool

@@ -207,6 +207,12 @@ def _is_engineio_text(text: str) -> bool:
     return True
 
 
+def _disable_nagle(sock: Any) -> None:
+    """Set ``TCP_NODELAY`` on an accepted TCP socket (a Unix socket has no such option)."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _release(websocket: Any) -> None:
     """Mark ``websocket`` closed and drop its stream, as gevent-websocket's ``close`` does."""
     websocket.closed = True
@@ -222,6 +228,18 @@ class WebSocketHandler(_GeventWebSocketHandler):
     """
 
     max_message_size: int | None = None
+
+    def handle(self) -> None:
+        """Serve the connection's requests with Nagle's algorithm off, as node's server does.
+
+        Engine.IO writes many small packets (an acknowledgement, a pong):
+        with Nagle's algorithm one of them waits, unsent, for the client to
+        acknowledge the previous one, and clients delay that acknowledgement
+        by up to 40 ms. The first acknowledgement after a websocket upgrade
+        took that long, past a JavaScript client's ``socket.timeout(50)``.
+        """
+        _disable_nagle(self.socket)
+        super().handle()
 
     def upgrade_websocket(self) -> Any:
         """Answer with an HTTP status a Socket.IO handshake the server would refuse.

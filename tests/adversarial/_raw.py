@@ -91,6 +91,8 @@ class RawWebSocket:
     :param headers: extra handshake headers (``Origin`` ...).
     :param expect_upgrade: read the open packet after the 101 answer; with
         ``False`` the HTTP answer is kept in :attr:`handshake` and nothing is read.
+    :param query: the request's query string (``sid=...`` to upgrade a
+        long-polling session, no ``transport`` to break the rules).
     """
 
     def __init__(
@@ -98,11 +100,12 @@ class RawWebSocket:
         port: int,
         headers: dict[str, str] | None = None,
         expect_upgrade: bool = True,
+        query: str = "EIO=4&transport=websocket",
     ) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.buffer = b""
         lines = [
-            f"GET {ENGINEIO_PATH}websocket HTTP/1.1",
+            f"GET /socket.io/?{query} HTTP/1.1",
             f"Host: 127.0.0.1:{port}",
             "Upgrade: websocket",
             "Connection: Upgrade",

@@ -1,0 +1,309 @@
+"""The Engine.IO server: python-engineio's, answering on the wire as node's reference server does.
+
+The Socket.IO server (:mod:`flask_sockevents.server`) runs on
+:class:`EngineIOServer`, which keeps python-engineio's transports and changes
+what a client can observe where it differs from node's ``engine.io`` server
+(the reference implementation the ``engine.io-protocol`` test suite checks):
+
+1. the handshake advertises ``pingInterval`` and ``pingTimeout`` in exact
+   milliseconds: python-engineio truncates the interval to whole seconds
+   first, so ``ping_interval=0.3`` advertised 0, and a JavaScript client,
+   expecting a ping every 0 ms, timed out between two of them;
+2. a request without a ``transport`` or with one the server does not offer
+   gets HTTP 400 (python-engineio took it for ``polling``), and so does a
+   handshake by another method than GET (PUT got 405), and a request for a
+   session already closed (a POST got 500);
+3. a client that misses a pong is closed ``pingTimeout`` after the ping, so
+   ``pingInterval + pingTimeout`` after its last sign of life (python-engineio's
+   monitor only looks every ``pingTimeout``, so up to twice as late);
+4. a CLOSE packet posted while a GET is pending answers that GET with a NOOP
+   (python-engineio answered it with an empty body);
+5. an upgrade to websocket writes one NOOP, to end a poll still pending
+   (checked every 100 ms, as node does, so that the client has the probe's
+   answer and stops polling first), and none on the websocket
+   (python-engineio sent a NOOP at once, which could end the poll before the
+   client stopped polling, another on the websocket when no poll was pending,
+   and one more for an UPGRADE packet);
+6. the server's :meth:`~EngineIOServer.disconnect` of one client never waits
+   for that client.
+
+Its handshake (``_handle_connect``) is python-engineio's with the socket class
+and the advertised timings replaced: python-engineio creates its socket there
+by module name, so there is no smaller hook. The socket's websocket transport
+(``_websocket_handler``) is python-engineio 4.15's with the probe's NOOP
+replaced by node's check: the NOOP is queued in the middle of that method.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any
+
+import engineio
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+from engineio.socket import Socket as _Socket
+
+__all__ = ["EngineIOServer", "EngineIOSocket"]
+
+_NOOP = eio_packet.NOOP
+
+#: Seconds between two checks for a poll to end during an upgrade (node's value).
+UPGRADE_CHECK_INTERVAL = 0.1
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class EngineIOSocket(_Socket):
+    """One Engine.IO session: python-engineio's socket with node's heartbeat, close and upgrade.
+
+    :attr:`polls_waiting` counts the long-polling GET requests waiting for
+    packets: a NOOP is written only to end one of them.
+    """
+
+    connected: bool  # python-engineio's: the handshake is complete
+
+    def __init__(self, server: EngineIOServer, sid: str) -> None:
+        super().__init__(server, sid)
+        self.polls_waiting = 0
+
+    def poll(self) -> list[Any]:
+        """The packets to write: to a long-polling GET, or to the websocket once upgraded.
+
+        A NOOP only ends a pending poll; on the websocket it would be one more
+        packet for the client to read, so none is written there.
+        """
+        if self.upgraded:
+            while True:
+                packets: list[Any] = super().poll()
+                kept = [pkt for pkt in packets if pkt.packet_type != _NOOP]
+                if kept or not packets:
+                    return kept
+        self.polls_waiting += 1
+        try:
+            return super().poll()
+        finally:
+            self.polls_waiting -= 1
+
+    def _end_polls_while_upgrading(self) -> None:
+        """End a poll pending during the upgrade with a NOOP, checking every 100 ms as node.
+
+        The client stops polling once it has the probe's answer; a NOOP sent
+        at once could end its poll before that answer arrives, and the client
+        would poll again (a second NOOP). Node's server checks every 100 ms.
+        """
+        while self.upgrading and not (self.closing or self.closed):
+            self.server.sleep(UPGRADE_CHECK_INTERVAL)
+            if self.upgrading and self.polls_waiting:
+                self.queue.put(eio_packet.Packet(_NOOP))
+
+    def _websocket_handler(self, ws: Any) -> Any:
+        """python-engineio's websocket transport, ending a pending poll as node does."""
+
+        def websocket_wait() -> Any:
+            data = ws.wait()
+            if data and len(data) > self.server.max_http_buffer_size:
+                raise ValueError("packet is too large")
+            return data
+
+        for attr in ("_sock", "socket"):  # the read timeout, as python-engineio sets it
+            if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
+                getattr(ws, attr).settimeout(self.server.ping_interval + self.server.ping_timeout)
+
+        if self.connected:  # an upgrade of a long-polling session
+            self.upgrading = True  # a GET arriving now gets a NOOP at once (python-engineio)
+            pkt = eio_packet.Packet(encoded_packet=websocket_wait())
+            if pkt.packet_type != eio_packet.PING or pkt.data != "probe":
+                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                self.upgrading = False
+                return []
+            ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+            self.server.start_background_task(self._end_polls_while_upgrading)
+            data = websocket_wait()
+            if eio_packet.Packet(encoded_packet=data).packet_type != eio_packet.UPGRADE:
+                self.server.logger.info(
+                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+                    self.sid,
+                    data,
+                )
+                self.upgrading = False
+                return []
+            self.upgraded = True
+            self.upgrading = False
+        else:
+            self.connected = True
+            self.upgraded = True
+
+        def writer() -> None:
+            while True:
+                try:
+                    packets = self.poll()
+                except eio_exceptions.QueueEmpty:
+                    break
+                if not packets:  # the session is closed
+                    break
+                try:
+                    for pkt in packets:
+                        ws.send(pkt.encode())
+                except Exception:
+                    break
+            ws.close()
+
+        writer_task = self.server.start_background_task(writer)
+        self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        while True:
+            try:
+                data = websocket_wait()
+            except Exception as exc:
+                if not self.closed:
+                    self.server.logger.info(
+                        '%s: Unexpected error "%s", closing connection', self.sid, str(exc)
+                    )
+                break
+            if data is None:  # closed by the client
+                break
+            try:
+                self.receive(eio_packet.Packet(encoded_packet=data))
+            except eio_exceptions.UnknownPacketError:
+                pass
+            except eio_exceptions.SocketIsClosedError:
+                self.server.logger.info("Receive error -- socket is closed")
+                break
+            except Exception:
+                self.server.logger.exception("Unknown receive error")
+                break
+        self.queue.put(None)  # let the writer end
+        writer_task.join()
+        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        return []
+
+    def receive(self, pkt: Any) -> None:
+        """Act on a packet from the client, as node's server does.
+
+        An UPGRADE packet outside an upgrade is ignored (python-engineio
+        answered it with a NOOP); a CLOSE answers a pending GET with a NOOP.
+        """
+        if pkt.packet_type == eio_packet.UPGRADE:
+            return
+        if pkt.packet_type == eio_packet.CLOSE and self.polls_waiting and not self.upgraded:
+            self.queue.put(eio_packet.Packet(_NOOP))
+        super().receive(pkt)
+
+    def _send_ping(self) -> None:
+        """Ping after ``ping_interval``; close ``ping_timeout`` later unless a pong came."""
+        server = self.server
+        server.sleep(server.ping_interval)
+        if self.closing or self.closed:
+            return
+        sent = self.last_ping = time.time()
+        self.send(eio_packet.Packet(eio_packet.PING))
+        server.sleep(server.ping_timeout)
+        if self.last_ping == sent and not (self.closing or self.closed):
+            server.logger.info("%s: no pong within ping_timeout, closing socket", self.sid)
+            self.queue.put(eio_packet.Packet(eio_packet.CLOSE))  # for a pending GET, as node
+            self.close(wait=False, abort=True, reason=server.reason.PING_TIMEOUT)
+
+
+class EngineIOServer(engineio.Server):
+    """python-engineio's server, answering as node's server does (see the module's list)."""
+
+    start_service_task: bool  # python-engineio's: whether the ping monitor is yet to start
+
+    def disconnect(self, sid: str | None = None) -> None:
+        """Close the session ``sid`` at once (every session if ``None``).
+
+        python-engineio closes a long-polling session after a bad request (a
+        body over ``max_message_size``...) by waiting, inside that request,
+        for the client's next GET to take the CLOSE packet: a client that
+        never polls again held the request, its greenlet and its socket forever.
+        """
+        if sid is None:
+            super().disconnect()
+            return
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+
+    def request_refusal(self, environ: dict[str, Any]) -> str | None:
+        """Why node's server would answer this request with HTTP 400, or ``None``.
+
+        No ``transport`` or one not offered; a handshake (no ``sid``) by
+        another method than GET (or an OPTIONS preflight); a GET or POST for
+        a session that is closed.
+        """
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        if query.get("transport", [None])[0] not in self.transports:
+            return "Invalid transport"
+        method = environ.get("REQUEST_METHOD")
+        sid = query.get("sid", [None])[0]
+        if sid is None:
+            if method not in ("GET", "OPTIONS"):
+                return "Bad handshake method"
+        elif method in ("GET", "POST"):
+            socket = self.sockets.get(sid)
+            if socket is None or socket.closed:
+                return "Invalid session"
+        return None
+
+    def handle_request(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """Answer an Engine.IO request, refusing with 400 what node's server refuses."""
+        refusal = self.request_refusal(environ)
+        if refusal is None:
+            return super().handle_request(environ, start_response)
+        self._log_error_once(refusal, "refused-request")
+        answer = self._bad_request(refusal)
+        start_response(answer["status"], answer["headers"] + self._cors_headers(environ))
+        return [answer["response"]]
+
+    def handshake_data(self, sid: str, transport: str) -> dict[str, Any]:
+        """The OPEN packet's content: the timings in exact milliseconds."""
+        return {
+            "sid": sid,
+            "upgrades": self._upgrades(sid, transport),
+            "pingTimeout": _milliseconds(self.ping_timeout),
+            "pingInterval": _milliseconds(self.ping_interval + self.ping_interval_grace_period),
+            "maxPayload": self.max_http_buffer_size,
+        }
+
+    def _handle_connect(
+        self,
+        environ: dict[str, Any],
+        start_response: Any,
+        transport: str,
+        jsonp_index: int | None = None,
+    ) -> Any:
+        """python-engineio's handshake, with :class:`EngineIOSocket` and :meth:`handshake_data`."""
+        if self.start_service_task:
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(self._service_task)
+        sid = self.generate_id()
+        socket = EngineIOSocket(self, sid)
+        self.sockets[sid] = socket
+        socket.send(eio_packet.Packet(eio_packet.OPEN, self.handshake_data(sid, transport)))
+        refusal = self._trigger_event("connect", sid, environ, run_async=False)
+        if refusal is not None and refusal is not True:
+            del self.sockets[sid]
+            self.logger.warning("Application rejected connection")
+            return self._unauthorized(refusal or None)
+        socket.schedule_ping()
+        if transport == "websocket":
+            answer = socket.handle_get_request(environ, start_response)
+            if socket.closed and sid in self.sockets:
+                del self.sockets[sid]  # the websocket session ended
+            return answer
+        socket.connected = True
+        headers = None
+        if self.cookie:
+            attributes = (
+                self.cookie
+                if isinstance(self.cookie, dict)
+                else {"name": self.cookie, "path": "/", "SameSite": "Lax"}
+            )
+            headers = [("Set-Cookie", self._generate_sid_cookie(sid, attributes))]
+        try:
+            return self._ok(socket.poll(), headers=headers, jsonp_index=jsonp_index)
+        except eio_exceptions.QueueEmpty:
+            return self._bad_request()
