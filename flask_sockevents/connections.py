@@ -236,6 +236,26 @@ class BodyTimeout(OSError):
     """A request body did not arrive within ``body_timeout``; the socket was shut down."""
 
 
+class _RequestCutOff(BaseException):
+    """The client ended the connection in the middle of the request's headers.
+
+    A ``BaseException``: it must pass the ``except Exception`` around gevent's
+    header parsing, which would answer 400 to a peer that is gone.
+    """
+
+
+class _LastLine:
+    """A reader's ``readline``, remembering the last line it returned."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.last = b""
+
+    def readline(self, *args: Any) -> bytes:
+        self.last = self.reader.readline(*args)
+        return self.last
+
+
 class _DeadlineInput(pywsgi.Input):
     """gevent's request body stream, ending the connection at a deadline (step 4).
 
@@ -283,20 +303,36 @@ class ServedHandler(WebSocketHandler):
         """Read and answer one request; close the socket if its headers come late (step 3)."""
         limits = self._limits()
         seconds = limits.header_timeout if limits is not None else None
-        if not seconds:
-            return super().handle_one_request()
-        deadline = self._header_deadline = gevent.Timeout(seconds)
-        deadline.start()
+        deadline = self._header_deadline = gevent.Timeout(seconds) if seconds else None
+        if deadline is not None:
+            deadline.start()
         try:
             return super().handle_one_request()
+        except _RequestCutOff:
+            return None
         except gevent.Timeout as exc:
             if exc is not deadline:
                 raise
             self.server.connection_guard.refuse("header_timeout", "request headers")
             return None
         finally:
-            deadline.close()
+            if deadline is not None:
+                deadline.close()
             self._header_deadline = None
+
+    def MessageClass(self, fp: Any, *args: Any) -> Any:
+        """Parse the headers; a request cut off before the blank line ending them goes no further.
+
+        The standard library's parser stops at the end of the stream as at a
+        blank line, so a client that sent half its headers and hung up would
+        still have its request served (a long-polling handshake would open a
+        session nobody will use).
+        """
+        lines = _LastLine(fp)
+        headers = super().MessageClass(lines, *args)
+        if not headers.status and lines.last not in (b"\r\n", b"\n"):
+            raise _RequestCutOff
+        return headers
 
     def get_environ(self) -> Any:
         """The request's environ, once its headers are in: the body's clock starts."""
