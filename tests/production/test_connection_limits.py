@@ -1,0 +1,118 @@
+"""The connection limits: where they come from, how addresses are counted, the file limit."""
+
+from __future__ import annotations
+
+import resource
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from flask_sockevents import SockEvents
+from flask_sockevents.connections import (
+    FILE_HEADROOM,
+    ConnectionGuard,
+    ConnectionLimits,
+    GuardedWSGIServer,
+    address_key,
+)
+from flask_sockevents.serving import make_server
+
+
+def test_the_defaults_fit_under_ulimit_n_1024() -> None:
+    limits = ConnectionLimits()
+
+    assert (limits.header_timeout, limits.body_timeout) == (10.0, 30.0)
+    assert limits.max_http_connections == 1000
+    assert limits.max_http_connections + FILE_HEADROOM <= 1024
+    assert limits.max_http_connections_per_address == 100
+
+
+def test_the_limits_are_sockevents_options_and_config_keys() -> None:
+    app = Flask(__name__)
+    app.config.update(SOCKEVENTS_MAX_HTTP_CONNECTIONS=500, SOCKEVENTS_BODY_TIMEOUT=5)
+    sockevents = SockEvents(app, header_timeout=3, max_http_connections=900, max_message_size=10)
+
+    assert sockevents.connection_limits == ConnectionLimits(
+        header_timeout=3,
+        body_timeout=5,
+        max_http_connections=500,
+        max_http_connections_per_address=100,
+        max_body_buffer=10,
+    )
+
+
+def test_make_server_takes_the_apps_limits_and_its_own_overrides() -> None:
+    app = Flask(__name__)
+    SockEvents(app, header_timeout=3, max_http_connections_per_address=7)
+
+    server = make_server(app, port=0, header_timeout=1, max_http_connections_per_address=None)
+
+    assert isinstance(server, GuardedWSGIServer)
+    assert server.connection_limits.header_timeout == 1
+    assert server.connection_limits.max_http_connections_per_address is None
+
+
+def test_an_app_without_sockevents_gets_the_defaults() -> None:
+    assert ConnectionLimits.of(Flask(__name__)) == ConnectionLimits()
+
+
+@pytest.mark.parametrize("name", ["header_timeout", "max_http_connections_per_address"])
+def test_zero_means_no_limit(name: str) -> None:
+    assert getattr(ConnectionLimits(**{name: 0}), name) is None
+
+
+@pytest.mark.parametrize("value", [-1, True])
+def test_a_negative_or_boolean_limit_is_refused_with_its_name(value: object) -> None:
+    with pytest.raises(ValueError, match="body_timeout must be a non-negative number"):
+        ConnectionLimits(body_timeout=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        (("192.0.2.7", 5000), "192.0.2.7"),
+        (("::ffff:192.0.2.7", 5000, 0, 0), "192.0.2.7"),
+        (("2001:db8:1:2:aaaa::1", 5000, 0, 0), "2001:0db8:0001:0002::/64"),
+        (("2001:db8:1:2:bbbb::9", 5000, 0, 0), "2001:0db8:0001:0002::/64"),
+        ("", None),  # a Unix-domain peer has no address
+    ],
+)
+def test_peers_are_counted_by_ipv4_address_or_ipv6_prefix(address: object, key: object) -> None:
+    assert address_key(address) == key
+
+
+def test_the_guard_refuses_past_each_cap_and_admits_again_once_released() -> None:
+    guard = ConnectionGuard(
+        ConnectionLimits(max_http_connections=3, max_http_connections_per_address=2)
+    )
+    first, second = ("192.0.2.1", 1), ("192.0.2.1", 2)
+
+    assert guard.admit(first) and guard.admit(second)
+    assert not guard.admit(("192.0.2.1", 3))
+    assert guard.admit(("192.0.2.2", 1))
+    assert not guard.admit(("192.0.2.3", 1))
+    guard.release(first)
+    assert guard.admit(("192.0.2.1", 4))
+    assert guard.stats()["closed"] == {
+        "max_http_connections_per_address": 1,
+        "max_http_connections": 1,
+    }
+
+
+@pytest.fixture
+def open_file_limit_512() -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.usefixtures("open_file_limit_512")
+def test_the_total_is_lowered_to_fit_the_open_file_limit(caplog: pytest.LogCaptureFixture) -> None:
+    fitted = ConnectionLimits().fitted_to_open_file_limit()
+
+    assert fitted.max_http_connections == 512 - FILE_HEADROOM
+    assert "max_http_connections lowered from 1000 to 488" in caplog.text
