@@ -426,20 +426,26 @@ class GuardedWSGIServer(pywsgi.WSGIServer):
             self.connection_guard.release(address)
 
     def wrap_socket_and_handle(self, client: Any, address: Any) -> Any:
-        """Handle an HTTPS socket whose TLS handshake ends within ``header_timeout`` (step 2)."""
-        seconds = self.connection_limits.header_timeout
-        deadline = gevent.Timeout(seconds) if seconds else None
-        if deadline is not None:
-            deadline.start()
-        try:
-            tls = self.wrap_socket(client, **self.ssl_args)
-        except gevent.Timeout as exc:
-            if exc is not deadline:
-                raise
-            self.connection_guard.refuse("header_timeout", "TLS handshake")
-            return None
-        finally:
-            if deadline is not None:
-                deadline.close()
+        """Handle an HTTPS socket whose TLS handshake ends within ``header_timeout`` (step 2).
+
+        A handshake that fails or comes late closes the socket quietly.
+        """
+        tls = self.wrap_socket(client, **{**self.ssl_args, "do_handshake_on_connect": False})
         with contextlib.closing(tls):
+            seconds = self.connection_limits.header_timeout
+            deadline = gevent.Timeout(seconds) if seconds else None
+            if deadline is not None:
+                deadline.start()
+            try:
+                tls.do_handshake()
+            except gevent.Timeout as exc:
+                if exc is not deadline:
+                    raise
+                self.connection_guard.refuse("header_timeout", "TLS handshake")
+                return None
+            except OSError:  # ssl.SSLError included: not TLS, or a peer that left
+                return None
+            finally:
+                if deadline is not None:
+                    deadline.close()
             return self.handle(tls, address)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import resource
+import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -17,6 +21,9 @@ from flask_sockevents.connections import (
     address_key,
 )
 from flask_sockevents.serving import make_server
+from flask_sockevents.testing import LiveServer
+
+from ._support import TIMEOUT, command_or_skip, server_closed, wait_for
 
 
 def test_the_defaults_fit_under_ulimit_n_1024() -> None:
@@ -116,3 +123,37 @@ def test_the_total_is_lowered_to_fit_the_open_file_limit(caplog: pytest.LogCaptu
 
     assert fitted.max_http_connections == 512 - FILE_HEADROOM
     assert "max_http_connections lowered from 1000 to 488" in caplog.text
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by ``openssl``."""
+    openssl = command_or_skip("openssl", installed_by_make=False)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [openssl, *request, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+    return str(cert), str(key)
+
+
+def test_a_tls_handshake_that_never_starts_is_cut_at_header_timeout(
+    certificate: tuple[str, str],
+) -> None:
+    cert, key = certificate
+    app = Flask(__name__)
+    SockEvents(app)
+    with LiveServer(app, certfile=cert, keyfile=key, header_timeout=1) as live:
+        silent = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+        wait_for(lambda: server_closed(silent), message="the silent TLS socket is still open")
+        silent.close()
+
+        context = ssl.create_default_context(cafile=cert)
+        context.check_hostname = False
+        raw = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert tls.recv(4096).startswith(b"HTTP/1.1 200")
