@@ -15,14 +15,14 @@ each accepted socket through these steps, in order:
    request, the very work the cap avoids). The refused client sees the
    connection reset, as at a full backlog, and a Socket.IO client retries.
 2. **TLS handshake** (when serving HTTPS): within ``header_timeout``.
-Steps 3 and 4 are :mod:`flask_sockevents.request_deadlines`.
-
 3. **Headers.** The request line and headers must have arrived
    ``header_timeout`` seconds after the server starts waiting for them, for
    the first request and between two requests of a keep-alive connection.
    Otherwise the socket is closed without an answer: the client is gone or
    hostile, and HTTP lets a server close a connection that has no request
    in progress (clients retry a request whose reused connection closed).
+   A request whose client hung up in the middle of its headers is dropped,
+   not served.
 4. **Body.** The body must have arrived ``body_timeout`` seconds after the
    headers. One of at most ``max_message_size`` bytes (every long-polling
    POST the Socket.IO endpoint accepts) is read in full before the app is
@@ -30,12 +30,13 @@ Steps 3 and 4 are :mod:`flask_sockevents.request_deadlines`.
    without an answer. A larger or chunked body is read by the app through a
    stream that, at the same deadline, shuts the socket down and raises
    :class:`~flask_sockevents.request_deadlines.BodyTimeout`; what the app
-   leaves unread is discarded under the same deadline. A request whose
-   client hung up in the middle of its headers is dropped, not served.
+   leaves unread is discarded under the same deadline.
 5. **The app.** No deadline: a long-polling GET waits up to
    ``ping_interval`` for packets and a websocket lives as long as it
    answers pings (``ping_timeout`` ends it otherwise).
 6. **Close.** The socket's counts are released.
+
+Steps 3 and 4 are :class:`~flask_sockevents.request_deadlines.ServedHandler`'s.
 
 Behind a reverse proxy on the same host every socket comes from the proxy's
 address: set ``max_http_connections_per_address`` to ``None`` there and let
