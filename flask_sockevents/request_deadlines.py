@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent import pywsgi
+from werkzeug.exceptions import ClientDisconnected
 
 from .websocket import WebSocketHandler
 
@@ -39,8 +40,14 @@ if TYPE_CHECKING:
 __all__ = ["BodyTimeout", "ServedHandler"]
 
 
-class BodyTimeout(OSError):
-    """A request body did not arrive within ``body_timeout``; the socket was shut down."""
+class BodyTimeout(ClientDisconnected, OSError):
+    """A request body did not arrive within ``body_timeout``; the socket was shut down.
+
+    Raised to an app reading the body. It is werkzeug's ``ClientDisconnected``,
+    so Flask treats it as the client error it is (a 400 nobody will read,
+    without logging a traceback), and an ``OSError``, as a read from a
+    vanished peer raises under any WSGI framework.
+    """
 
 
 class _RequestCutOff(BaseException):

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask
 import pytest
 from flask import Flask
 
@@ -157,3 +158,44 @@ def test_a_tls_handshake_that_never_starts_is_cut_at_header_timeout(
         with context.wrap_socket(raw) as tls:
             tls.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
             assert tls.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_a_request_cut_off_in_its_headers_never_reaches_the_app() -> None:
+    app = Flask(__name__)
+    sockevents = SockEvents(app)
+    with LiveServer(app) as live:
+        sock = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+        sock.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+        sock.shutdown(socket.SHUT_WR)
+
+        assert sock.recv(4096) == b""  # closed without an answer
+        sock.close()
+        assert sockevents.server is not None
+        assert sockevents.server.eio.sockets == {}  # no session was opened
+
+
+def test_a_large_body_the_app_reads_slowly_ends_the_connection_at_body_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past max_message_size the app reads the body itself, under the same deadline."""
+    app = Flask(__name__)
+    SockEvents(app, max_message_size=100, body_timeout=1)
+    outcomes: list[str] = []
+
+    @app.post("/upload")
+    def upload() -> str:
+        try:
+            return str(len(flask.request.get_data()))
+        except BaseException as exc:
+            outcomes.append(type(exc).__name__)
+            raise
+
+    with LiveServer(app) as live:
+        sock = socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT)
+        head = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+        sock.sendall(head + b"x" * 200)
+
+        assert sock.recv(4096) == b""
+        sock.close()
+    assert outcomes == ["BodyTimeout"]
+    assert "Exception on /upload" not in caplog.text  # a client error, not the app's
