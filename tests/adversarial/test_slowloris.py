@@ -76,6 +76,11 @@ class Served:
         """What the server logged so far."""
         return self.stderr_path.read_text(errors="replace")
 
+    def rss(self) -> int:
+        """The server's resident memory, in KiB (Linux)."""
+        status = Path(f"/proc/{self.popen.pid}/status").read_text()
+        return int(status.split("VmRSS:", 1)[1].split()[0])
+
     def client(self, source: str) -> socketio.Client:
         """A python-socketio client over websocket, connecting from loopback address ``source``."""
         sock = socket.create_connection(
@@ -171,6 +176,7 @@ def test_1500_half_open_sockets_from_one_address_leave_other_addresses_served(
 ) -> None:
     server = serve("--header-timeout", "60")  # the cap holds, not the timeout
     prober = server.client("127.0.0.2")
+    rss_before = server.rss()
 
     open_partial_requests(server.port, ATTACKERS, attackers)
     assert len(attackers) == ATTACKERS
@@ -194,6 +200,10 @@ def test_1500_half_open_sockets_from_one_address_leave_other_addresses_served(
     for client in (prober, newcomer, same_address):
         client.disconnect()
     assert "Too many open files" not in server.stderr()
+    wait_for(
+        lambda: server.rss() <= rss_before * 1.1,
+        message=f"RSS {server.rss()} KiB, from {rss_before} KiB before the attack",
+    )
 
 
 def _connected_or_none(server: Served, source: str) -> socketio.Client | None:
