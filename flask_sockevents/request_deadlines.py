@@ -71,7 +71,7 @@ class _LastLine:
 
 
 class _DeadlineInput(pywsgi.Input):
-    """gevent's request body stream, ending the connection at a deadline (step 4).
+    """gevent's request body stream, ending the connection at a deadline.
 
     :attr:`deadline` is a ``time.monotonic()`` value; :attr:`expire` shuts the
     connection down and raises :class:`BodyTimeout`.
@@ -114,7 +114,7 @@ class ServedHandler(WebSocketHandler):
         return getattr(self.server, "connection_limits", None)
 
     def handle_one_request(self) -> Any:
-        """Read and answer one request; close the socket if its headers come late (step 3)."""
+        """Read and answer one request; close the socket if its headers come late."""
         limits = self._limits()
         seconds = limits.header_timeout if limits is not None else None
         deadline = self._header_deadline = gevent.Timeout(seconds) if seconds else None
@@ -166,7 +166,7 @@ class ServedHandler(WebSocketHandler):
         return environ
 
     def handle_one_response(self) -> None:
-        """Stop the header clock, read a small body in full (step 4), then run the app."""
+        """Stop the header clock, read a small body in full, then run the app."""
         if self._header_deadline is not None:
             self._header_deadline.close()  # from here on, time is the app's
         body = getattr(self, "wsgi_input", None)
