@@ -97,7 +97,8 @@ def serve_options(command: F) -> F:
             type=click.IntRange(min=0),
             default=None,
             help="Open sockets in total, half-open ones included; more are closed at accept; "
-            "0: no limit (default: the app's max_http_connections option, 1000).",
+            "0: as many as ulimit -n allows (default: the app's max_http_connections option, "
+            "1000).",
         ),
         click.option(
             "--max-http-connections-per-address",

@@ -90,7 +90,8 @@ class ConnectionLimits:
     :param body_timeout: seconds for a request's body to arrive once its
         headers have.
     :param max_http_connections: open sockets in total, upgraded websockets
-        and half-open sockets included.
+        and half-open sockets included; never more than the open-file limit
+        allows (see :meth:`fitted_to_open_file_limit`), also when ``None``.
     :param max_http_connections_per_address: open sockets from one peer
         address (IPv6: one /64 prefix).
     :param max_body_buffer: bodies up to this many bytes are read before the
@@ -133,8 +134,9 @@ class ConnectionLimits:
         """These limits, with ``max_http_connections`` lowered to fit the process's file limit.
 
         Sockets are file descriptors: past ``ulimit -n`` the server cannot even
-        accept a socket to refuse it. The total is lowered (with a warning) to
-        the soft ``RLIMIT_NOFILE`` minus :data:`FILE_HEADROOM`.
+        accept a socket to refuse it. The total is lowered to the soft
+        ``RLIMIT_NOFILE`` minus :data:`FILE_HEADROOM` (with a warning when it
+        was set higher; ``None`` means up to that).
         """
         if resource is None:  # pragma: no cover - not on Windows
             return self
@@ -142,15 +144,17 @@ class ConnectionLimits:
         if soft == resource.RLIM_INFINITY:
             return self
         fits = max(1, soft - FILE_HEADROOM)
-        if self.max_http_connections is not None and self.max_http_connections <= fits:
+        total = self.max_http_connections
+        if total is not None and total <= fits:
             return self
-        logger.warning(
-            "max_http_connections lowered from %s to %d: this process may open %d files "
-            "(ulimit -n); raise that limit to serve more connections",
-            self.max_http_connections,
-            fits,
-            soft,
-        )
+        if total is not None:
+            logger.warning(
+                "max_http_connections lowered from %d to %d: this process may open %d files "
+                "(ulimit -n); raise that limit to serve more connections",
+                total,
+                fits,
+                soft,
+            )
         return replace(self, max_http_connections=fits)
 
 

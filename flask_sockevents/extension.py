@@ -104,7 +104,8 @@ class SockEvents:
       headers have; the socket is closed otherwise. Neither timeout applies
       once the app runs: websockets and long-polling requests are not cut.
     - ``max_http_connections`` (1000): open sockets in total, half-open ones
-      included (lowered to fit ``ulimit -n``); more are closed at accept.
+      included, never more than ``ulimit -n`` allows (``None``: that many);
+      more are closed at accept.
     - ``max_http_connections_per_address`` (100): open sockets from one
       remote address (IPv6: one /64); more are closed at accept. Behind a
       proxy every socket comes from the proxy: set it to ``None`` there.

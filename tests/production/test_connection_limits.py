@@ -199,3 +199,10 @@ def test_a_large_body_the_app_reads_slowly_ends_the_connection_at_body_timeout(
         sock.close()
     assert outcomes == ["BodyTimeout"]
     assert "Exception on /upload" not in caplog.text  # a client error, not the app's
+
+
+@pytest.mark.usefixtures("open_file_limit_512")
+def test_no_total_limit_still_means_within_the_open_file_limit() -> None:
+    fitted = ConnectionLimits(max_http_connections=None).fitted_to_open_file_limit()
+
+    assert fitted.max_http_connections == 512 - FILE_HEADROOM
