@@ -80,7 +80,12 @@ def serve(port: int) -> None:
     logging.basicConfig(level=logging.CRITICAL)  # the faulty listener's tracebacks are expected
     app = Flask("soak")
     app.config["SECRET_KEY"] = "soak"
-    sockevents = SockEvents(app, max_connections_per_address=None, ping_interval=5)
+    sockevents = SockEvents(  # every client comes from 127.0.0.1: no per-address caps
+        app,
+        max_connections_per_address=None,
+        max_http_connections_per_address=None,
+        ping_interval=5,
+    )
     bus = sockevents.bus
     lifecycle: dict[str, list[int]] = {}  # sid -> [accepted connects, disconnects]
     seen: Counter[str] = Counter()  # "<kind> <outcome>"

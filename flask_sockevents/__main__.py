@@ -4,6 +4,7 @@ Usage::
 
     python -m flask_sockevents app:app --host 127.0.0.1 --port 5000
     python -m flask_sockevents 'app:create_app()' --no-debug --shutdown-timeout 20
+    python -m flask_sockevents app:app --header-timeout 5 --max-http-connections-per-address 0
     python -m flask_sockevents --help
 
 ``APP`` is what ``flask --app`` takes: ``module``, ``module:name``,

@@ -78,6 +78,35 @@ def serve_options(command: F) -> F:
             help="Seconds SIGTERM or SIGINT waits for running handlers "
             "(default: the app's shutdown_timeout option, 10).",
         ),
+        click.option(
+            "--header-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds for a request's line and headers to arrive, or the socket is closed; "
+            "0: no limit (default: the app's header_timeout option, 10).",
+        ),
+        click.option(
+            "--body-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds for a request's body to arrive after its headers, or the socket is "
+            "closed; 0: no limit (default: the app's body_timeout option, 30).",
+        ),
+        click.option(
+            "--max-http-connections",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Open sockets in total, half-open ones included; more are closed at accept; "
+            "0: as many as ulimit -n allows (default: the app's max_http_connections option, "
+            "1000).",
+        ),
+        click.option(
+            "--max-http-connections-per-address",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Open sockets from one remote address; more are closed at accept; 0: no limit, "
+            "as behind a proxy (default: the app's max_http_connections_per_address option, 100).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -92,9 +121,13 @@ def serve(
     reload: bool | None,
     log_output: bool | None,
     shutdown_timeout: float | None,
+    **connection_limits: float | None,
 ) -> None:
     """Serve ``app``'s SockEvents until SIGTERM or SIGINT.
 
+    :param connection_limits: ``header_timeout``, ``body_timeout``,
+        ``max_http_connections``, ``max_http_connections_per_address``: those
+        not ``None`` override the app's options.
     :raises click.UsageError: when the app has no SockEvents.
     """
     sockevents = app.extensions.get("sockevents")
@@ -111,6 +144,7 @@ def serve(
         use_reloader=reload,
         log_output=log_output,
         shutdown_timeout=shutdown_timeout,
+        **{name: value for name, value in connection_limits.items() if value is not None},
     )
 
 
@@ -186,6 +220,13 @@ def _argv(options: dict[str, Any]) -> list[str]:
         if value is not None:
             flag = name.replace("_", "-")
             argv.append(f"--{flag}" if value else f"--no-{flag}")
-    if options["shutdown_timeout"] is not None:
-        argv += ["--shutdown-timeout", str(options["shutdown_timeout"])]
+    for name in (
+        "shutdown_timeout",
+        "header_timeout",
+        "body_timeout",
+        "max_http_connections",
+        "max_http_connections_per_address",
+    ):
+        if options[name] is not None:
+            argv += ["--" + name.replace("_", "-"), str(options[name])]
     return argv

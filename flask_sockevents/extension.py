@@ -19,6 +19,7 @@ from flask import Flask
 
 from . import signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
+from .connections import ConnectionLimits
 from .context import EventContext
 from .event import Event, EventKind, Outcome
 from .namespace import Namespace, register_namespace
@@ -53,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "path": "socket.io",
     "namespaces": None,
     "shutdown_timeout": 10.0,
+    "header_timeout": 10.0,
+    "body_timeout": 30.0,
+    "max_http_connections": 1000,
+    "max_http_connections_per_address": 100,
 }
 _CONFIG_PREFIX = "SOCKEVENTS_"
 
@@ -88,6 +93,23 @@ class SockEvents:
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
 
+    Connection limits of the served server (:meth:`run`, ``python -m
+    flask_sockevents``, ``flask sockevents run`` and the gunicorn worker;
+    see :mod:`flask_sockevents.connections`), each ``None`` for no limit:
+
+    - ``header_timeout`` (10): seconds for a request's line and headers to
+      arrive (and for a keep-alive connection to send its next request);
+      the socket is closed otherwise.
+    - ``body_timeout`` (30): seconds for a request's body to arrive once its
+      headers have; the socket is closed otherwise. Neither timeout applies
+      once the app runs: websockets and long-polling requests are not cut.
+    - ``max_http_connections`` (1000): open sockets in total, half-open ones
+      included, never more than ``ulimit -n`` allows (``None``: that many);
+      more are closed at accept.
+    - ``max_http_connections_per_address`` (100): open sockets from one
+      remote address (IPv6: one /64); more are closed at accept. Behind a
+      proxy every socket comes from the proxy: set it to ``None`` there.
+
     ``json="orjson"`` encodes and decodes packets with orjson (see
     :mod:`flask_sockevents.fastjson`); a module with ``dumps`` and ``loads``
     works too. Everything else (``cors_allowed_origins``, ``ping_interval``,
@@ -109,6 +131,7 @@ class SockEvents:
         self.shutdown_timeout: float = DEFAULTS["shutdown_timeout"]
         self.max_message_size: int = DEFAULTS["max_message_size"]
         self.path: str = DEFAULTS["path"]
+        self.connection_limits = ConnectionLimits()
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
@@ -155,6 +178,13 @@ class SockEvents:
         self.shutdown_timeout = float(settings["shutdown_timeout"])
         self.max_message_size = settings["max_message_size"]
         self.path = settings["path"]
+        self.connection_limits = ConnectionLimits(
+            header_timeout=settings["header_timeout"],
+            body_timeout=settings["body_timeout"],
+            max_http_connections=settings["max_http_connections"],
+            max_http_connections_per_address=settings["max_http_connections_per_address"],
+            max_body_buffer=settings["max_message_size"],
+        )
         namespaces = settings["namespaces"]
         self._accepted_namespaces = None if namespaces == "*" else set(namespaces or ["/"])
         self.server = Server(
@@ -449,6 +479,9 @@ class SockEvents:
         :param shutdown_timeout: seconds SIGTERM or SIGINT waits for running
             handlers (the ``shutdown_timeout`` option by default); see
             :meth:`shutdown`.
+        :param header_timeout: also ``body_timeout``, ``max_http_connections``
+            and ``max_http_connections_per_address``: override the option of
+            that name for this server.
         """
         from .serving import run
 

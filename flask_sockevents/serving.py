@@ -27,6 +27,15 @@ __all__ = ["freeze_startup_heap", "make_server", "run"]
 
 logger = logging.getLogger("flask_sockevents")
 
+#: The options of :func:`make_server` (and :func:`run`) that override the app's
+#: connection limits.
+CONNECTION_LIMITS = (
+    "header_timeout",
+    "body_timeout",
+    "max_http_connections",
+    "max_http_connections_per_address",
+)
+
 #: The signals that stop :func:`run` gracefully.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -34,20 +43,27 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def make_server(
     app: Flask, host: str = "127.0.0.1", port: int = 5000, log_output: bool = False, **kwargs: Any
 ) -> Any:
-    """A gevent ``WSGIServer`` for ``app`` that speaks websocket (not started).
+    """A gevent WSGI server for ``app`` that speaks websocket (not started).
+
+    It enforces the app's connection limits (``header_timeout``,
+    ``body_timeout``, ``max_http_connections``,
+    ``max_http_connections_per_address``; see
+    :mod:`flask_sockevents.connections`).
 
     :param port: 0 picks a free port (read it back from ``server.server_port``).
     :param log_output: log each HTTP request.
-    :param kwargs: more ``gevent.pywsgi.WSGIServer`` options (``certfile``...).
+    :param kwargs: a connection limit by its option name overrides the app's
+        (``None`` or 0: no limit); the rest are ``gevent.pywsgi.WSGIServer``
+        options (``certfile``...).
     """
-    from gevent import pywsgi
+    from .connections import ConnectionLimits, GuardedWSGIServer
 
-    from .websocket import WebSocketHandler
-    return pywsgi.WSGIServer(
+    overrides = {name: kwargs.pop(name) for name in CONNECTION_LIMITS if name in kwargs}
+    return GuardedWSGIServer(
         (host, port),
         app,
-        handler_class=WebSocketHandler,
         log=logging.getLogger("flask_sockevents.access") if log_output else None,
+        limits=ConnectionLimits.of(app, **overrides),
         **kwargs,
     )
 

@@ -318,11 +318,15 @@ class LiveServer:
     """Serve ``app`` under gevent on 127.0.0.1 and an ephemeral port, in a background thread.
 
     Use as a context manager; :attr:`url` is ``http://127.0.0.1:<port>``.
+
+    :param server_options: passed to :func:`~flask_sockevents.serving.make_server`
+        (connection limits, ``certfile``...).
     """
 
-    def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Flask, host: str = "127.0.0.1", **server_options: Any) -> None:
         self.app = app
         self.host = host
+        self.server_options = server_options
         self.port = 0
         self._ready = threading.Event()
         self._stopping = False
@@ -356,7 +360,7 @@ class LiveServer:
         from .serving import make_server
 
         try:
-            server = make_server(self.app, self.host, 0)
+            server = make_server(self.app, self.host, 0, **self.server_options)
             server.start()
             self.port = server.server_port
         except BaseException as exc:

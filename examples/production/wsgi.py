@@ -38,7 +38,10 @@ def create_app() -> Flask:
     app: Flask = _chat_module().create_app(  # type: ignore[attr-defined]
         message_queue=os.environ.get("SOCKEVENTS_MESSAGE_QUEUE", "redis://127.0.0.1:6379/0"),
         shutdown_timeout=float(os.environ.get("SOCKEVENTS_SHUTDOWN_TIMEOUT", "10")),
+        # Every connection comes from nginx on 127.0.0.1: per-address caps would
+        # count all clients as one. nginx times out slow clients itself.
         max_connections_per_address=None,
+        max_http_connections_per_address=None,
     )
     return app
 

@@ -60,7 +60,9 @@ def test_10000_pong_packets_leave_the_connection_and_the_server_serving(arena: A
 def test_200_transports_that_never_connect_are_all_closed_after_connect_timeout(
     arena: Any,
 ) -> None:
-    game: Arena = arena(connect_timeout=1, max_connections_per_address=None)
+    game: Arena = arena(
+        connect_timeout=1, max_connections_per_address=None, max_http_connections_per_address=None
+    )
     baseline = game.connections()
 
     idle = game.probe_while(lambda: [RawWebSocket(game.port) for _ in range(200)])

@@ -27,7 +27,9 @@ __all__ = [
     "Recorder",
     "command_or_skip",
     "free_port",
+    "partial_request",
     "redis_server_or_skip",
+    "server_closed",
     "wait_for",
 ]
 
@@ -54,6 +56,29 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def partial_request(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A socket from loopback address ``source`` that sends half a request's headers, no more."""
+    sock = socket.create_connection(
+        ("127.0.0.1", port), timeout=TIMEOUT, source_address=(source, 0)
+    )
+    sock.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: server\r\n")
+    return sock
+
+
+def server_closed(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` without sending anything (checked without waiting)."""
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    except OSError:  # reset by the server
+        return True
+    finally:
+        sock.settimeout(timeout)
 
 
 class Process:

@@ -3,7 +3,10 @@
 - ``SOCKEVENTS_TEST_QUEUE``: the message queue URL (none by default);
 - ``SOCKEVENTS_TEST_BUS_LOG``: a file receiving one JSON line per finished
   bus event (kind, name, sid, outcome, args);
-- ``SOCKEVENTS_TEST_AUDIT_LOG``: a file for an :class:`AuditLog`.
+- ``SOCKEVENTS_TEST_AUDIT_LOG``: a file for an :class:`AuditLog`;
+- ``SOCKEVENTS_TEST_CONFIG_<KEY>``: the config key ``<KEY>`` (the value
+  parsed as JSON where it can be), e.g.
+  ``SOCKEVENTS_TEST_CONFIG_SOCKEVENTS_HEADER_TIMEOUT=1``.
 
 Events: ``whoami`` answers the process id; ``slow`` emits ``started`` to its
 client, sleeps ``seconds`` and answers ``["done", seconds]``; ``broadcast``
@@ -26,6 +29,7 @@ from flask_sockevents.listeners import AuditLog
 def create_app() -> Flask:
     """Build the app from the environment."""
     app = Flask(__name__)
+    app.config.from_prefixed_env("SOCKEVENTS_TEST_CONFIG")
     queue = os.environ.get("SOCKEVENTS_TEST_QUEUE") or None
     sockevents = SockEvents(app, message_queue=queue, max_connections_per_address=None)
 
