@@ -21,8 +21,8 @@ import pytest
 import requests
 from adversarial._raw import ENGINEIO_PATH, RawPolling, RawWebSocket
 
-import flask_sockevents.websocket as websocket_module
 from flask_sockevents import EventKind, SockEvents
+from flask_sockevents.connections import GuardedWSGIServer
 from flask_sockevents.testing import LiveServer
 
 from ._node import run_node_client
@@ -288,12 +288,14 @@ def nodelay_seen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """
     seen: list[int] = []
 
-    class ReadingHandler(websocket_module.WebSocketHandler):
+    served_handler = GuardedWSGIServer.handler_class
+
+    class ReadingHandler(served_handler):  # type: ignore[misc, valid-type]
         def handle_one_request(self) -> Any:
             seen.append(self.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             return super().handle_one_request()
 
-    monkeypatch.setattr(websocket_module, "WebSocketHandler", ReadingHandler)
+    monkeypatch.setattr(GuardedWSGIServer, "handler_class", ReadingHandler)
     return seen
 
 
