@@ -114,6 +114,10 @@ def serve(port: int) -> None:
     def boom() -> None:
         raise RuntimeError("a handler that fails")
 
+    @sockevents.on("move", namespace="/games/*")
+    def move(data: Any) -> Any:
+        return data
+
     @sockevents.guard("*")
     def no_forbidden(event: Event) -> bool:
         return event.name != "forbidden"
