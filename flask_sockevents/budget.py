@@ -13,9 +13,10 @@ which:
 1. yields to the other greenlets every :data:`PACKETS_PER_TURN` packets, so
    the reader's turn is bounded however fast a client sends;
 2. stops reading while more than ``max_queued_events`` packets wait to be
-   sent to the client, until they are all sent: a client that does not read
-   its answers stops being read (TCP back-pressure), as one whose handlers
-   lag behind does;
+   sent to the client, until they are all sent (or the session ends): a
+   client that does not read its answers stops being read (TCP
+   back-pressure), as one whose handlers lag behind does; a CLOSE is never
+   held back;
 3. ignores what a client has no reason to send (a ping, an upgrade packet
    outside an upgrade, a noop), as node's server does, instead of answering
    an upgrade packet with a noop or failing the rest of a POST on a ping.
@@ -47,7 +48,7 @@ __all__ = ["PACKETS_PER_TURN", "BudgetedSocket", "TooManyPackets"]
 PACKETS_PER_TURN = 32
 
 #: Seconds between two checks that a session waiting for its client to read is still open.
-_RECHECK = 1.0
+_RECHECK = 0.5
 
 _SEPARATOR = "\x1e"
 _HANDLED = frozenset((eio_packet.PONG, eio_packet.MESSAGE, eio_packet.CLOSE))
@@ -74,6 +75,7 @@ class BudgetedSocket(engineio.socket.Socket):
 
     limits: Limits
     packets_read: int
+    websocket: Any  # the session's websocket while it serves over one
 
     @classmethod
     def adopt(cls, socket: engineio.socket.Socket, limits: Limits) -> None:
@@ -81,21 +83,41 @@ class BudgetedSocket(engineio.socket.Socket):
         socket.__class__ = cls
         socket.limits = limits
         socket.packets_read = 0
+        socket.websocket = None
 
     def receive(self, pkt: Any) -> None:
-        """Take one packet from the client: charge it, then handle it as python-engineio does."""
+        """Take one packet from the client: charge it, then handle it as python-engineio does.
+
+        A CLOSE is never held back: it ends the session, whatever waits to be sent.
+        """
         self.packets_read += 1
         if self.packets_read % PACKETS_PER_TURN == 0:
             self.server.sleep(0)
-        if self.queue.qsize() > self.limits.max_queued_events:
+        kind = pkt.packet_type
+        if kind != eio_packet.CLOSE and self.queue.qsize() > self.limits.max_queued_events:
             self._wait_for_the_client()
-        if pkt.packet_type in _HANDLED:
+        if kind in _HANDLED:
             super().receive(pkt)
 
     def _wait_for_the_client(self) -> None:
-        """Wait until every packet queued for the client is sent, or the session closes."""
-        while not self.closed and self.queue.qsize() > 0:
+        """Wait until every packet queued for the client is sent, or the session ends."""
+        while self.queue.qsize() > 0 and not self.closed:
+            websocket = self.websocket
+            if websocket is not None and websocket.closed:
+                return  # its writer failed: the next read ends the session
             self.queue.join(timeout=_RECHECK)
+
+    def _websocket_handler(self, ws: Any) -> Any:
+        """Serve the session over ``ws``, remembered so that a wait can see its writer fail.
+
+        (python-engineio's private reader loop, wrapped: its writer closes the
+        websocket when a send fails, and then nobody takes the queue any more.)
+        """
+        self.websocket = ws
+        try:
+            return super()._websocket_handler(ws)
+        finally:
+            self.websocket = None
 
     def handle_post_request(self, environ: dict[str, Any]) -> None:
         """Take a long-polling POST: refuse it if it is too long, else receive each packet.
