@@ -26,10 +26,13 @@ more is refused with HTTP 400 (and its session closed) before any packet is
 decoded; the others are decoded one packet at a time, each going through
 :meth:`~BudgetedSocket.receive`.
 
-What python-engineio's socket is made of (``queue``, ``closed``,
-``server.max_http_buffer_size``, ``server.sleep``) is used as its
-``engineio.socket.Socket`` defines it; the class of a live socket is swapped,
-because python-engineio creates its sockets without a factory to override.
+Reaches into python-engineio's socket, as ``engineio.socket.Socket`` 4.x
+defines it: its ``queue`` (a gevent ``JoinableQueue`` its writer takes from),
+``closed``, ``server.max_http_buffer_size`` and ``server.sleep``, and its
+private ``_websocket_handler`` (wrapped, to see the websocket its writer
+closes when a send fails). The class of each new session is swapped in
+:meth:`BudgetedSocket.adopt`, because python-engineio creates its sockets
+without a factory to override.
 """
 
 from __future__ import annotations

@@ -21,23 +21,27 @@ import requests
 from flask_sockevents import EventKind
 
 from ._budget import ATTACK_SECONDS, Memory, abort, stream
-from ._raw import RawPolling, frame
+from ._raw import OPCODE_PING, RawPolling, frame
 from ._wait import wait_for
 from .conftest import SMALL_MESSAGE_SIZE, Arena
 
 CHEAP = {"upgrade": "5", "pong": "3", "unasked-ack": "431[1]"}
+FRAMES = {
+    **{name: frame(packet.encode()) for name, packet in CHEAP.items()},
+    "websocket-ping": frame(b"", OPCODE_PING),  # answered with a pong frame by the websocket
+}
 REFUSED_CONNECT = "40/nope,"
 
 
-@pytest.mark.parametrize("packet", list(CHEAP.values()), ids=list(CHEAP))
+@pytest.mark.parametrize("one_frame", list(FRAMES.values()), ids=list(FRAMES))
 def test_a_websocket_streaming_cheap_packets_without_reading_never_holds_the_probe(
-    arena: Any, packet: str
+    arena: Any, one_frame: bytes
 ) -> None:
     game: Arena = arena()
     baseline = game.connections()
     ws = game.raw()
     ws.connect()
-    block = frame(packet.encode()) * 4096
+    block = one_frame * 4096
     memory = Memory(game)
 
     sent = memory.probe_while(lambda: stream(ws.sock, block))
