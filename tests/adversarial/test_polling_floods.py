@@ -111,3 +111,25 @@ def test_a_burst_of_2000_emits_from_a_polling_client_fits_the_default_cap(arena:
     assert numbers == list(range(2001))
     assert game.server.protocol_errors == {}
     game.probe()
+
+
+def test_packets_a_client_has_no_reason_to_send_are_ignored_without_losing_the_rest(
+    arena: Any,
+) -> None:
+    """A ping, a stray upgrade and a noop cost their sender, and the events after them arrive."""
+    numbers: list[int] = []
+
+    def setup(sockevents: SockEvents) -> None:
+        sockevents.on("n")(numbers.append)
+
+    game: Arena = arena(setup)
+    polling = RawPolling(game.url)
+    polling.connect()
+
+    answer = polling.post('2\x1e42["n",1]\x1e5\x1e42["n",2]\x1e6\x1e42["n",3]')
+
+    assert answer.status_code == 200
+    wait_for(lambda: len(numbers) == 3)
+    assert numbers == [1, 2, 3]
+    assert game.server.protocol_errors == {}
+    game.probe()
