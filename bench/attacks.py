@@ -12,6 +12,7 @@
      websocket streaming Engine.IO ``5`` (upgrade), ``3`` (pong), Socket.IO
      ``431[1]`` (an acknowledgement nobody asked for) or ``40/nope,`` (a
      CONNECT to a namespace no route accepts);
+   - ``ws-control-ping``: one websocket streaming websocket ping frames;
    - ``polling-huge-posts``: 8 long-polling POSTs of about 330,000 ``5``
      packets each (for at most 60 s);
    - ``polling-upgrade``: long-polling POSTs of 1,000 ``5`` packets, one after
@@ -47,11 +48,11 @@ BENCH = Path(__file__).resolve().parent
 PROBE_TIMEOUT = 5.0
 
 
-def _frame(text: str) -> bytes:
-    """One masked websocket text frame, as a client sends it."""
+def _frame(text: str, opcode: int = 0x1) -> bytes:
+    """One masked websocket frame (text unless told), as a client sends it."""
     import websocket
 
-    return bytes(websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT).format())
+    return bytes(websocket.ABNF.create_frame(text, opcode).format())
 
 
 def _open_websocket(url: str) -> Any:
@@ -88,13 +89,13 @@ def stream(sock: socket.socket, block: bytes, seconds: float) -> int:
     return sent
 
 
-def websocket_stream(text: str) -> Callable[[str, float], str]:
-    """An attack streaming ``text`` as websocket frames."""
+def websocket_stream(text: str, opcode: int = 0x1) -> Callable[[str, float], str]:
+    """An attack streaming ``text`` as websocket frames (of ``opcode``, text by default)."""
 
     def attack(url: str, seconds: float) -> str:
         ws = _open_websocket(url)
         try:
-            sent = stream(ws.sock, _frame(text) * 4096, seconds)
+            sent = stream(ws.sock, _frame(text, opcode) * 4096, seconds)
         finally:
             ws.sock.close()
         return f"{sent / 2**20:.1f} MB sent"
@@ -154,6 +155,7 @@ ATTACKS: dict[str, Callable[[str, float], str]] = {
     "ws-pong": websocket_stream("3"),
     "ws-ack": websocket_stream("431[1]"),
     "ws-refused-connect": websocket_stream("40/nope,"),
+    "ws-control-ping": websocket_stream("", 0x9),
     "polling-huge-posts": polling_posts(330_000, 8),
     "polling-upgrade": polling_posts(1_000, 10_000),
     "namespaces": namespaces(5_000),
