@@ -47,7 +47,7 @@ from engineio import packet as eio_packet
 
 __all__ = ["PACKETS_PER_TURN", "BudgetedSocket", "TooManyPackets"]
 
-#: Packets a reader takes from one client before it lets the other greenlets run.
+#: Packets a reader takes from one client (and a worker dispatches) before the others run.
 PACKETS_PER_TURN = 8
 
 #: Seconds between two checks that a session waiting for its client to read is still open.
