@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from flask_sockevents import EventKind
+from flask_sockevents import Event, EventKind, SockEvents
 
 from ._budget import ATTACK_SECONDS, Memory, abort, stream
 from ._raw import OPCODE_PING, RawPolling, frame
@@ -134,5 +134,46 @@ def test_long_polling_posts_of_refused_connects_wait_for_the_client_to_read_its_
     refused = [e for e in game.of(EventKind.CONNECT) if e.namespace == "/nope"]
     assert 0 < len(refused) <= 2 * game.server.max_queued_events + 2
     assert polling.post("1").status_code == 200  # a CLOSE is never held back
+    memory.assert_back_once_gone(baseline)
+    game.probe()
+
+
+def test_a_websocket_connecting_and_disconnecting_in_a_loop_is_bounded_like_events(
+    arena: Any,
+) -> None:
+    """Each CONNECT and DISCONNECT is dispatched in order: every connect gets its disconnect."""
+    lifecycle: Counter[str] = Counter()
+
+    def setup(sockevents: SockEvents) -> None:
+        @sockevents.listen("*")
+        def count(event: Event) -> None:
+            if event.kind is not EventKind.EVENT:
+                lifecycle[f"{event.kind.value} {event.outcome.value}"] += 1
+
+    game: Arena = arena(setup)
+    baseline = game.connections()
+    ws = game.raw()
+    ws.connect()
+    block = (frame(b"41") + frame(b"40")) * 2048
+    game.recording = False  # tens of thousands of connects: counted, not kept
+    memory = Memory(game)
+    queued: list[int] = []
+
+    def sample() -> None:
+        memory.sample()
+        queued.append(game.server.connection_stats()["queued"])
+
+    sent = game.probe_while(lambda: stream(ws.sock, block), on_probe=sample)
+
+    assert sent > 0
+    assert max(queued) <= game.server.max_queued_events + 1  # the probe's own event
+    abort(ws.sock)
+    wait_for(lambda: game.connections() == baseline)
+    game.settled_counts()
+    connects = lifecycle["connect unhandled"]
+    assert connects > 2
+    assert set(lifecycle) == {"connect unhandled", "disconnect unhandled"}
+    assert lifecycle["disconnect unhandled"] == connects - 1  # the probe is still connected
+    assert game.server.protocol_errors == {}
     memory.assert_back_once_gone(baseline)
     game.probe()
