@@ -10,7 +10,10 @@
    broadcasts to rooms, rejected, unhandled and failing events) and, one in
    ten, raw websocket clients that now and then send a malformed packet and
    are closed by the server; every client disconnects and reconnects after a
-   few seconds, so connections churn all along;
+   few seconds, so connections churn all along; beside them, ``--attackers``
+   (2) raw websocket clients stream cheap packets (Engine.IO pongs and
+   upgrades, unasked acknowledgements, CONNECTs to a refused namespace) in
+   bursts without reading a byte of the answers, then vanish with a reset;
 3. samples the server every ``--interval`` seconds: RSS, greenlets, open
    file descriptors, connections, queued packets and the bus's counts (from
    the app's ``/soak/stats`` route, and psutil);
@@ -35,6 +38,8 @@ import json
 import os
 import random
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -53,6 +58,10 @@ ROOMS = 10
 SESSION = (3.0, 15.0)
 #: Seconds between two actions of one client.
 PAUSE = (0.1, 0.6)
+#: What an attacker streams, one kind per session: pong, upgrade, an unasked ack, a refused CONNECT.
+CHEAP_PACKETS = ["3", "5", "431[1]", "40/nope,"]
+#: Seconds an attacker streams in one burst, and pauses between bursts.
+BURST = (0.5, 2.0)
 #: Malformed Socket.IO packets (inside Engine.IO message frames) a raw client sends.
 MALFORMED = ['42["echo"', "49", "4", "45-[]", "42{}", "42[]", "4x", '43["no id"]']
 
@@ -118,6 +127,10 @@ def serve(port: int) -> None:
     @sockevents.on("boom")
     def boom() -> None:
         raise RuntimeError("a handler that fails")
+
+    @sockevents.on("move", namespace="/games/*")
+    def move(data: Any) -> Any:
+        return data
 
     @sockevents.guard("*")
     def no_forbidden(event: Event) -> bool:
@@ -354,6 +367,57 @@ def raw_session(ws: Any, deadline: float, rng: random.Random, tally: Tally) -> N
         tally.left()
 
 
+def attacker_client(url: str, deadline: float, rng: random.Random, tally: Tally) -> None:
+    """An attacker: sessions that stream one kind of cheap packet in bursts, never reading."""
+    import websocket
+
+    ws_url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    for session in range(10_000):
+        if time.monotonic() >= deadline:
+            return
+        try:
+            ws = websocket.create_connection(ws_url, timeout=10)
+            _receive(ws, "0{")
+            ws.send("40")
+            sid = json.loads(_receive(ws, "40")[2:])["sid"]
+        except Exception:
+            tally.add("attacker connect failed")
+            time.sleep(rng.uniform(*PAUSE))
+            continue
+        tally.joined(sid)
+        packet = CHEAP_PACKETS[session % len(CHEAP_PACKETS)]
+        frame = bytes(websocket.ABNF.create_frame(packet, websocket.ABNF.OPCODE_TEXT).format())
+        try:
+            end = min(deadline, time.monotonic() + rng.uniform(*SESSION))
+            while time.monotonic() < end:
+                burst = min(end, time.monotonic() + rng.uniform(*BURST))
+                sent = _stream(ws.sock, frame, burst)
+                tally.add("attacker bytes sent", sent)
+                tally.add(f"attacker packets sent {packet}", sent // len(frame))
+                time.sleep(min(max(0.0, end - time.monotonic()), rng.uniform(*BURST)))
+        finally:
+            tally.left()
+            ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.sock.close()  # gone at once, with a reset: the server drops what it did not read
+
+
+def _stream(sock: socket.socket, frame: bytes, until: float) -> int:
+    """Write ``frame`` over and over until ``until``, never reading; whole frames only."""
+    block = memoryview(frame * max(1, 65536 // len(frame)))
+    sent = 0
+    sock.settimeout(0.1)
+    while time.monotonic() < until or sent % len(frame):
+        if time.monotonic() > until + 10:
+            break  # the server stopped reading mid-frame: give up on the frame
+        try:
+            sent += sock.send(block[sent % len(block) :])
+        except TimeoutError:
+            continue  # the server is not reading: back-pressure
+        except OSError:
+            break
+    return sent
+
+
 # -- the driver ---------------------------------------------------------------------------------
 
 
@@ -418,7 +482,9 @@ def sample(server: ServerProcess, started: float, tally: Tally, collect: bool = 
     }
 
 
-def soak(duration: float, clients: int, interval: float, out: Path, seed: int) -> dict:
+def soak(
+    duration: float, clients: int, interval: float, out: Path, seed: int, attackers: int = 2
+) -> dict:
     """Run the soak and return its report (also written to ``out``)."""
     out.mkdir(parents=True, exist_ok=True)
     name = f"soak-{duration:g}s-{clients}c"
@@ -437,6 +503,12 @@ def soak(duration: float, clients: int, interval: float, out: Path, seed: int) -
             rng = random.Random(seed * 100_003 + index)
             thread = threading.Thread(
                 target=target, args=(server.url, deadline, rng, tally), daemon=True
+            )
+            threads.append(thread)
+        for index in range(attackers):
+            rng = random.Random(seed * 100_003 + clients + index)
+            thread = threading.Thread(
+                target=attacker_client, args=(server.url, deadline, rng, tally), daemon=True
             )
             threads.append(thread)
         ramp = min(5.0, duration / 6)
@@ -471,7 +543,13 @@ def soak(duration: float, clients: int, interval: float, out: Path, seed: int) -
     finally:
         exit_code = server.stop()
     report = {
-        "config": {"duration": duration, "clients": clients, "interval": interval, "seed": seed},
+        "config": {
+            "duration": duration,
+            "clients": clients,
+            "attackers": attackers,
+            "interval": interval,
+            "seed": seed,
+        },
         "client_threads_still_running": stragglers,
         "server_exit_code": exit_code,
         "clients": dict(tally.counts),
@@ -631,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load (300)")
     parser.add_argument("--clients", type=int, default=200, help="concurrent clients (200)")
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between samples")
+    parser.add_argument("--attackers", type=int, default=2, help="cheap-packet attackers (2)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the clients' choices")
     parser.add_argument("--out", type=Path, help="directory for the JSON and the PNG")
     args = parser.parse_args(argv)
@@ -638,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.port)
         return 0
     out = args.out or (RESULTS if args.duration >= 300 else RESULTS / "tmp")
-    report = soak(args.duration, args.clients, args.interval, out, args.seed)
+    report = soak(args.duration, args.clients, args.interval, out, args.seed, args.attackers)
     print(json.dumps({"summary": report["summary"], "invariants": report["invariants"]}, indent=1))
     return 0 if all(item["holds"] for item in report["invariants"].values()) else 1
 

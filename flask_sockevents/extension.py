@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "max_message_size": 1_000_000,
     "max_attachments": 10,
     "max_connections_per_address": 1000,
+    "max_namespaces": 100,
+    "max_packets_per_post": 10_000,
     "manage_session": True,
     "message_queue": None,
     "channel": "flask-socketio",
@@ -77,13 +79,22 @@ class SockEvents:
       connecting to a namespace.
     - ``max_event_name_length`` (256): longer client event names are rejected.
     - ``max_queued_events`` (100): packets queued per connection before the
-      server stops reading from it until its handlers catch up.
+      server stops reading from it until its handlers catch up (and packets
+      waiting to be sent to it before the server stops reading from it until
+      it reads them).
     - ``max_message_size`` (1,000,000 bytes): the largest message accepted
       (python-engineio's ``max_http_buffer_size``).
     - ``max_attachments`` (10): binary attachments allowed in one packet.
     - ``max_connections_per_address`` (1000): open transports allowed from one
       remote address (``None``: no limit); behind a proxy every client shares
       the proxy's address, so raise it or set it to ``None`` there.
+    - ``max_namespaces`` (100): namespaces one connection may be connected to
+      at once; a CONNECT to one more is refused (``too many namespaces``).
+    - ``max_packets_per_post`` (10,000): Engine.IO packets one long-polling
+      POST may carry. Clients put everything they queued since their last
+      POST into the next one, so this bounds the burst a polling client may
+      emit within one round trip; a POST with more is refused with HTTP 400
+      before any packet is decoded, and its session is closed.
     - ``manage_session`` (True): give each connection its own session copy.
     - ``namespaces``: namespaces accepted besides those some handler route
       matches (``"/"`` by default); ``"*"`` accepts any namespace.
@@ -195,6 +206,8 @@ class SockEvents:
             max_queued_events=settings["max_queued_events"],
             max_attachments=settings["max_attachments"],
             max_connections_per_address=settings["max_connections_per_address"],
+            max_namespaces=settings["max_namespaces"],
+            max_packets_per_post=settings["max_packets_per_post"],
             on_emit=self._publish_emit,
             **server_options,
         )

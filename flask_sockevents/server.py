@@ -10,10 +10,16 @@ replaced. Each Engine.IO connection has two halves:
   packets, dispatches them in arrival order through the bus and sends the
   answer (CONNECT, CONNECT_ERROR or ACK).
 
-The queue is bounded by ``max_queued_events``: when it is full the reader stops
+Every packet a client sends costs, whatever its kind and transport
+(:mod:`flask_sockevents.budget` charges the Engine.IO side: the reader yields
+every few packets and stops while the client does not read its answers). The
+queue is bounded by ``max_queued_events``: when it is full the reader stops
 reading until the worker catches up, so a flooding client slows itself down
-(TCP backpressure) without ever losing an event it already sent. Lifecycle
-packets are never held back. Connections never wait on each other.
+(TCP backpressure) without ever losing a packet it already sent. The
+client's CONNECT and DISCONNECT packets are queued like events, in order and
+bounded alike; only what the server itself queues (the disconnects of a
+closed transport, a server-side disconnect) never waits. A connection holds
+at most ``max_namespaces`` namespaces. Connections never wait on each other.
 
 It runs past 400 lines on purpose: the reader, the
 worker and the server-side operations (``disconnect``, ``emit``, ``call``,
@@ -31,12 +37,12 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio
-import engineio.payload
 import gevent
 import gevent.event
 import socketio
 from socketio import packet as sio_packet
 
+from .budget import PACKETS_PER_TURN, BudgetedSocket
 from .bus import accepted
 from .engine import EngineIOServer
 from .event import Event, EventKind, Outcome
@@ -59,21 +65,7 @@ _BINARY_EVENT = sio_packet.BINARY_EVENT
 _BINARY_ACK = sio_packet.BINARY_ACK
 _INTERNAL_ERROR = {"message": "Internal server error"}
 _NOT_CONNECTED = "not connected to namespace"
-
-
-def _allow_full_polling_payloads(max_body_size: int) -> None:
-    """Let a long-polling POST carry as many packets as its size allows.
-
-    python-engineio refuses a POST of more than ``Payload.max_decode_packets``
-    (16) packets, dropping all of them while answering 200, and clients batch
-    every packet they have queued into one POST: a burst of 17 events over
-    polling would be lost without a trace. A POST is already bounded by
-    ``max_http_buffer_size`` (and its events by the connection's queue), and
-    it cannot hold more packets than bytes, so that bound is used. The setting
-    is process-wide; it is only ever raised.
-    """
-    current = engineio.payload.Payload.max_decode_packets
-    engineio.payload.Payload.max_decode_packets = max(current, max_body_size)
+_TOO_MANY_NAMESPACES = "too many namespaces"
 
 
 class ProtocolError(Exception):
@@ -180,11 +172,16 @@ class Server(SocketIOServerAPI, socketio.Server):
     :param connect_timeout: seconds a transport may stay open without sending
         CONNECT before it is closed (``None`` or ``0`` to wait forever).
     :param max_queued_events: packets queued per connection before the reader
-        waits for the worker.
+        waits for the worker (and packets waiting to be sent to the client
+        before the reader waits for the client to read them).
     :param max_attachments: binary attachments allowed in one packet.
     :param max_connections_per_address: open transports allowed from one
         remote address (``None`` for no limit); more are refused at the
         handshake with HTTP 401.
+    :param max_namespaces: namespaces one connection may be connected to at
+        once; a CONNECT to one more is refused with ``too many namespaces``.
+    :param max_packets_per_post: Engine.IO packets one long-polling POST may
+        carry; a POST with more is refused with HTTP 400 before any is decoded.
     :param on_emit: called with an ``EMIT`` event after every server emit.
     :param bus: the bus that handlers registered on the server are routed on.
     :param kwargs: python-socketio ``Server`` options.
@@ -199,6 +196,8 @@ class Server(SocketIOServerAPI, socketio.Server):
         max_queued_events: int = 100,
         max_attachments: int = 10,
         max_connections_per_address: int | None = None,
+        max_namespaces: int = 100,
+        max_packets_per_post: int = 10_000,
         on_emit: Callable[[Event], None] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -209,13 +208,14 @@ class Server(SocketIOServerAPI, socketio.Server):
                 f"'gevent_uwsgi', not {kwargs['async_mode']!r}"
             )
         super().__init__(**kwargs)
-        _allow_full_polling_payloads(self.eio.max_http_buffer_size)
         self.dispatcher = dispatcher
         self.accepts_namespace = accepts_namespace
         self.connect_timeout = connect_timeout
         self.max_queued_events = max(1, max_queued_events)
         self.max_attachments = max_attachments
         self.max_connections_per_address = max_connections_per_address
+        self.max_namespaces = max(1, max_namespaces)
+        self.max_packets_per_post = max(1, max_packets_per_post)
         self._per_address: Counter[str | None] = Counter()
         self.on_emit = on_emit
         self.protocol_errors: Counter[str] = Counter()
@@ -260,6 +260,9 @@ class Server(SocketIOServerAPI, socketio.Server):
             return {"message": "too many connections from this address"}
         address = environ.get("REMOTE_ADDR")
         super()._handle_eio_connect(eio_sid, environ)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            BudgetedSocket.adopt(socket, self)
         self._per_address[address] += 1
         connection = self._connections[eio_sid] = _Connection(eio_sid, environ)
         if self.connect_timeout:
@@ -348,11 +351,13 @@ class Server(SocketIOServerAPI, socketio.Server):
                 remote_addr=connection.remote_addr,
                 size=size,
             )
-            self._enqueue(connection, ("connect", event))
+            self._enqueue(connection, ("connect", event), bounded=True)
         elif kind == _DISCONNECT:
             if namespace in connection.sids:
                 self._enqueue(
-                    connection, ("disconnect", namespace, self.reason.CLIENT_DISCONNECT, True)
+                    connection,
+                    ("disconnect", namespace, self.reason.CLIENT_DISCONNECT, True),
+                    bounded=True,
                 )
         else:
             raise ProtocolError(f"unexpected packet type {kind}")
@@ -385,6 +390,13 @@ class Server(SocketIOServerAPI, socketio.Server):
     def _enqueue(
         self, connection: _Connection, item: tuple[Any, ...], bounded: bool = False
     ) -> None:
+        """Queue ``item`` for the connection's worker, starting one if there is none.
+
+        :param bounded: the item comes from the client (through the reader):
+            when the queue is full, wait until the worker makes room. What the
+            server queues itself never waits (a worker disconnecting its own
+            client would wait for itself).
+        """
         if not self.async_handlers:  # the in-process test client: dispatch inline
             self._process(connection, item)
             return
@@ -422,6 +434,7 @@ class Server(SocketIOServerAPI, socketio.Server):
 
     def _drain(self, connection: _Connection) -> None:
         pending = connection.pending
+        done = 0
         try:
             while pending:
                 item = pending.popleft()
@@ -429,6 +442,9 @@ class Server(SocketIOServerAPI, socketio.Server):
                 if space is not None and len(pending) < self.max_queued_events:
                     space.set()
                 self._process(connection, item)
+                done += 1
+                if done % PACKETS_PER_TURN == 0:
+                    gevent.sleep(0)  # handlers that never block must not hold the others
         finally:
             connection.worker = None
 
@@ -438,13 +454,30 @@ class Server(SocketIOServerAPI, socketio.Server):
             if what == "event":
                 self._dispatch_event(connection, item[1], item[2], item[3])
             elif what == "connect":
-                self._dispatch_connect(connection, item[1])
+                if not self._refused_over_namespace_limit(connection, item[1]):
+                    self._dispatch_connect(connection, item[1])
             elif what == "disconnect":
                 self._dispatch_disconnect(connection, item[1], item[2], item[3])
             else:  # "close": the transport is gone and everything before it is done
                 self._forget(connection)
         except Exception:
             logger.exception("dispatch of %r failed", item)
+
+    def _refused_over_namespace_limit(self, connection: _Connection, event: Event) -> bool:
+        """Refuse a CONNECT that would take the connection past ``max_namespaces``."""
+        if event.namespace in connection.sids or len(connection.sids) < self.max_namespaces:
+            return False
+        if not connection.closed:
+            self.dispatcher(connection.environ, event, _TOO_MANY_NAMESPACES)
+            self._send_packet(
+                connection.eio_sid,
+                self.packet_class(
+                    sio_packet.CONNECT_ERROR,
+                    {"message": _TOO_MANY_NAMESPACES},
+                    namespace=event.namespace,
+                ),
+            )
+        return True
 
     def _forget(self, connection: _Connection) -> None:
         if self._connections.pop(connection.eio_sid, None) is not None:

@@ -14,7 +14,10 @@ client sending a large text message stalls every other client of the process.
   when invalid);
 - closes on text messages python-engineio cannot decode (1002): it decodes
   them outside any error handling, which would leave the session open
-  until its ping timeout.
+  until its ping timeout;
+- yields to the other greenlets after each ping or pong control frame, which
+  it handles without returning a message (every message is charged by
+  :mod:`flask_sockevents.budget`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import socket
 import struct
 from typing import Any
 
+import gevent
 from engineio.packet import Packet as EngineIOPacket
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
@@ -103,9 +107,11 @@ class LimitedWebSocket(WebSocket):
                     raise FrameError("websocket continuation frame without a message")
             elif frame_opcode == self.OPCODE_PING:
                 self.handle_ping(header, payload)
+                gevent.sleep(0)  # control frames cost too: let the other greenlets run
                 continue
             elif frame_opcode == self.OPCODE_PONG:
                 self.handle_pong(header, payload)
+                gevent.sleep(0)
                 continue
             elif frame_opcode == self.OPCODE_CLOSE:
                 self.handle_close(header, payload)

@@ -40,6 +40,7 @@ class Arena:
         self.sockevents = sockevents
         self.live = live
         self.events: list[Event] = []  # every finished event, in the order the listener saw it
+        self.recording = True  # False: :attr:`events` stays as it is (for memory measurements)
         self.handled: list[tuple[Any, ...]] = []  # (name, *args) of what the catch-all handled
         self.raws: list[RawWebSocket] = []
         self.probe_client = socketio.Client(reconnection=False)
@@ -60,6 +61,11 @@ class Arena:
     def url(self) -> str:
         """The server's base URL."""
         return self.live.url
+
+    def record(self, event: Event) -> None:
+        """The listener of every event: keep it in :attr:`events` while :attr:`recording`."""
+        if self.recording:
+            self.events.append(event)
 
     def raw(self, **options: Any) -> RawWebSocket:
         """A raw websocket attacker (see :class:`RawWebSocket`), closed at the end of the test."""
@@ -182,7 +188,7 @@ def arena() -> Iterator[Callable[..., Arena]]:
             built.handled.append((name, *args))
             return list(args)
 
-        sockevents.listen("*", namespace="*")(built.events.append)
+        sockevents.listen("*", namespace="*")(built.record)
         if setup is not None:
             setup(sockevents)
         live.start()

@@ -1,0 +1,143 @@
+"""Every packet costs: the Engine.IO side of a connection's budget, on both transports.
+
+python-engineio's reader handles some packets itself (a pong reschedules the
+ping, an upgrade packet is answered with a noop) and reads on for as long as
+its socket has data: a greenlet only yields when it would block, so a client
+streaming cheap packets held every other client of the process, and the
+noops it never read piled up without bound. A long-polling POST was decoded
+into packets in one uninterrupted loop. :class:`BudgetedSocket`, installed on
+every session by :meth:`BudgetedSocket.adopt`, makes each packet a client
+sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.receive`,
+which:
+
+1. yields to the other greenlets every :data:`PACKETS_PER_TURN` packets, so
+   the reader's turn is bounded however fast a client sends;
+2. stops reading while more than ``max_queued_events`` packets wait to be
+   sent to the client, until they are all sent (or the session ends): a
+   client that does not read its answers stops being read (TCP
+   back-pressure), as one whose handlers lag behind does; a CLOSE is never
+   held back;
+3. ignores what a client has no reason to send (a ping, an upgrade packet
+   outside an upgrade, a noop), as node's server does, instead of answering
+   an upgrade packet with a noop or failing the rest of a POST on a ping.
+
+A long-polling POST carries at most ``max_packets_per_post`` packets: one with
+more is refused with HTTP 400 (and its session closed) before any packet is
+decoded; the others are decoded one packet at a time, each going through
+:meth:`~BudgetedSocket.receive`.
+
+Reaches into python-engineio's socket, as ``engineio.socket.Socket`` 4.x
+defines it: its ``queue`` (a gevent ``JoinableQueue`` its writer takes from),
+``closed``, ``server.max_http_buffer_size`` and ``server.sleep``, and its
+private ``_websocket_handler`` (wrapped, to see the websocket its writer
+closes when a send fails). The class of each new session is swapped in
+:meth:`BudgetedSocket.adopt`, because python-engineio creates its sockets
+without a factory to override.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections import Counter
+from typing import Any, Protocol
+
+import engineio.socket
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+
+__all__ = ["PACKETS_PER_TURN", "BudgetedSocket", "TooManyPackets"]
+
+#: Packets a reader takes from one client (and a worker dispatches) before the others run.
+PACKETS_PER_TURN = 8
+
+#: Seconds between two checks that a session waiting for its client to read is still open.
+_RECHECK = 0.5
+
+_SEPARATOR = "\x1e"
+_HANDLED = frozenset((eio_packet.PONG, eio_packet.MESSAGE, eio_packet.CLOSE))
+TOO_MANY_PACKETS = "too many packets in a long-polling POST"
+
+
+class Limits(Protocol):
+    """What a budgeted socket takes from its Socket.IO server."""
+
+    max_queued_events: int
+    max_packets_per_post: int
+    protocol_errors: Counter[str]
+
+
+class TooManyPackets(eio_exceptions.EngineIOError):
+    """A long-polling POST carried more than ``max_packets_per_post`` packets.
+
+    An ``EngineIOError``: python-engineio answers HTTP 400 and closes the session.
+    """
+
+
+class BudgetedSocket(engineio.socket.Socket):
+    """python-engineio's socket, charging every packet a client sends to its budget."""
+
+    limits: Limits
+    packets_read: int
+    websocket: Any  # the session's websocket while it serves over one
+
+    @classmethod
+    def adopt(cls, socket: engineio.socket.Socket, limits: Limits) -> None:
+        """Make the new session ``socket`` a budgeted one, with the limits of ``limits``."""
+        socket.__class__ = cls
+        socket.limits = limits
+        socket.packets_read = 0
+        socket.websocket = None
+
+    def receive(self, pkt: Any) -> None:
+        """Take one packet from the client: charge it, then handle it as python-engineio does.
+
+        A CLOSE is never held back: it ends the session, whatever waits to be sent.
+        """
+        self.packets_read += 1
+        if self.packets_read % PACKETS_PER_TURN == 0:
+            self.server.sleep(0)
+        kind = pkt.packet_type
+        if kind != eio_packet.CLOSE and self.queue.qsize() > self.limits.max_queued_events:
+            self._wait_for_the_client()
+        if kind in _HANDLED:
+            super().receive(pkt)
+
+    def _wait_for_the_client(self) -> None:
+        """Wait until every packet queued for the client is sent, or the session ends."""
+        while self.queue.qsize() > 0 and not self.closed:
+            websocket = self.websocket
+            if websocket is not None and websocket.closed:
+                return  # its writer failed: the next read ends the session
+            self.queue.join(timeout=_RECHECK)
+
+    def _websocket_handler(self, ws: Any) -> Any:
+        """Serve the session over ``ws``, remembered so that a wait can see its writer fail.
+
+        (python-engineio's private reader loop, wrapped: its writer closes the
+        websocket when a send fails, and then nobody takes the queue any more.)
+        """
+        self.websocket = ws
+        try:
+            return super()._websocket_handler(ws)
+        finally:
+            self.websocket = None
+
+    def handle_post_request(self, environ: dict[str, Any]) -> None:
+        """Take a long-polling POST: refuse it if it is too long, else receive each packet.
+
+        :raises ContentTooLongError: the body is over ``max_message_size``.
+        :raises TooManyPackets: the body has more than ``max_packets_per_post`` packets.
+        """
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > self.server.max_http_buffer_size:
+            raise eio_exceptions.ContentTooLongError()
+        body = environ["wsgi.input"].read(length).decode("utf-8")
+        if body.startswith("d="):  # a JSONP POST, as python-engineio's Payload reads it
+            body = urllib.parse.parse_qs(body).get("d", [""])[0]
+        if not body:
+            return
+        if body.count(_SEPARATOR) >= self.limits.max_packets_per_post:
+            self.limits.protocol_errors[TOO_MANY_PACKETS] += 1
+            raise TooManyPackets(TOO_MANY_PACKETS)
+        for encoded in body.split(_SEPARATOR):
+            self.receive(eio_packet.Packet(encoded_packet=encoded))
