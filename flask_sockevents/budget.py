@@ -30,9 +30,9 @@ Reaches into python-engineio's socket, as ``engineio.socket.Socket`` 4.x
 defines it: its ``queue`` (a gevent ``JoinableQueue`` its writer takes from),
 ``closed``, ``server.max_http_buffer_size`` and ``server.sleep``, and its
 private ``_websocket_handler`` (wrapped, to see the websocket its writer
-closes when a send fails). The class of each new session is swapped in
-:meth:`BudgetedSocket.adopt`, because python-engineio creates its sockets
-without a factory to override.
+closes when a send fails). :class:`BudgetedEngineIOServer` creates every
+session as a :class:`BudgetedSocket`, on top of the Engine.IO behaviour of
+:mod:`flask_sockevents.engine`.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ import urllib.parse
 from collections import Counter
 from typing import Any, Protocol
 
-import engineio.socket
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
-__all__ = ["PACKETS_PER_TURN", "BudgetedSocket", "TooManyPackets"]
+from .engine import EngineIOServer, EngineIOSocket
+
+__all__ = ["PACKETS_PER_TURN", "BudgetedEngineIOServer", "BudgetedSocket", "TooManyPackets"]
 
 #: Packets a reader takes from one client (and a worker dispatches) before the others run.
 PACKETS_PER_TURN = 8
@@ -73,20 +74,17 @@ class TooManyPackets(eio_exceptions.EngineIOError):
     """
 
 
-class BudgetedSocket(engineio.socket.Socket):
-    """python-engineio's socket, charging every packet a client sends to its budget."""
+class BudgetedSocket(EngineIOSocket):
+    """An Engine.IO session charging every packet its client sends to its budget.
 
-    limits: Limits
-    packets_read: int
-    websocket: Any  # the session's websocket while it serves over one
+    Its limits are those of :attr:`BudgetedEngineIOServer.limits`.
+    """
 
-    @classmethod
-    def adopt(cls, socket: engineio.socket.Socket, limits: Limits) -> None:
-        """Make the new session ``socket`` a budgeted one, with the limits of ``limits``."""
-        socket.__class__ = cls
-        socket.limits = limits
-        socket.packets_read = 0
-        socket.websocket = None
+    def __init__(self, server: BudgetedEngineIOServer, sid: str) -> None:
+        super().__init__(server, sid)
+        self.limits: Limits = server.limits
+        self.packets_read = 0
+        self.websocket: Any = None  # the session's websocket while it serves over one
 
     def receive(self, pkt: Any) -> None:
         """Take one packet from the client: charge it, then handle it as python-engineio does.
@@ -141,3 +139,14 @@ class BudgetedSocket(engineio.socket.Socket):
             raise TooManyPackets(TOO_MANY_PACKETS)
         for encoded in body.split(_SEPARATOR):
             self.receive(eio_packet.Packet(encoded_packet=encoded))
+
+
+class BudgetedEngineIOServer(EngineIOServer):
+    """The Engine.IO server whose sessions are :class:`BudgetedSocket` instances.
+
+    :attr:`limits` is the Socket.IO server that owns it (set right after it
+    is created, before any session).
+    """
+
+    socket_class = BudgetedSocket
+    limits: Limits

@@ -211,6 +211,8 @@ class EngineIOServer(engineio.Server):
     """python-engineio's server, answering as node's server does (see the module's list)."""
 
     start_service_task: bool  # python-engineio's: whether the ping monitor is yet to start
+    #: The class of each session's socket.
+    socket_class: type[EngineIOSocket] = EngineIOSocket
 
     def disconnect(self, sid: str | None = None) -> None:
         """Close the session ``sid`` at once (every session if ``None``).
@@ -275,12 +277,12 @@ class EngineIOServer(engineio.Server):
         transport: str,
         jsonp_index: int | None = None,
     ) -> Any:
-        """python-engineio's handshake, with :class:`EngineIOSocket` and :meth:`handshake_data`."""
+        """python-engineio's handshake, with :attr:`socket_class` and :meth:`handshake_data`."""
         if self.start_service_task:
             self.start_service_task = False
             self.service_task_handle = self.start_background_task(self._service_task)
         sid = self.generate_id()
-        socket = EngineIOSocket(self, sid)
+        socket = self.socket_class(self, sid)
         self.sockets[sid] = socket
         socket.send(eio_packet.Packet(eio_packet.OPEN, self.handshake_data(sid, transport)))
         refusal = self._trigger_event("connect", sid, environ, run_async=False)

@@ -42,9 +42,8 @@ import gevent.event
 import socketio
 from socketio import packet as sio_packet
 
-from .budget import PACKETS_PER_TURN, BudgetedSocket
+from .budget import PACKETS_PER_TURN, BudgetedEngineIOServer
 from .bus import accepted
-from .engine import EngineIOServer
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
 from .socketio_api import SocketIOServerAPI
@@ -208,6 +207,7 @@ class Server(SocketIOServerAPI, socketio.Server):
                 f"'gevent_uwsgi', not {kwargs['async_mode']!r}"
             )
         super().__init__(**kwargs)
+        self.eio.limits = self  # every session charges its packets to this server's limits
         self.dispatcher = dispatcher
         self.accepts_namespace = accepts_namespace
         self.connect_timeout = connect_timeout
@@ -223,7 +223,7 @@ class Server(SocketIOServerAPI, socketio.Server):
         self._holds: dict[str, _Hold] = {}  # eio_sid -> packets waiting for a connect verdict
 
     def _engineio_server_class(self) -> type[engineio.Server]:
-        return EngineIOServer
+        return BudgetedEngineIOServer
 
     # -- the reader ---------------------------------------------------------
 
@@ -260,9 +260,6 @@ class Server(SocketIOServerAPI, socketio.Server):
             return {"message": "too many connections from this address"}
         address = environ.get("REMOTE_ADDR")
         super()._handle_eio_connect(eio_sid, environ)
-        socket = self.eio.sockets.get(eio_sid)
-        if socket is not None:
-            BudgetedSocket.adopt(socket, self)
         self._per_address[address] += 1
         connection = self._connections[eio_sid] = _Connection(eio_sid, environ)
         if self.connect_timeout:
