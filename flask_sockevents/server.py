@@ -298,6 +298,7 @@ class Server(socketio.Server):
                 args=(pkt.data,),
                 remote_addr=connection.remote_addr,
                 size=size,
+                transport=connection.eio_sid,
             )
             self._enqueue(connection, ("connect", event))
         elif kind == _DISCONNECT:
@@ -330,6 +331,7 @@ class Server(socketio.Server):
             None,
             connection.remote_addr,
             size,
+            transport=connection.eio_sid,
         )
         self._enqueue(connection, ("event", event, rejection, pkt.id), bounded=True)
 
@@ -424,12 +426,25 @@ class Server(socketio.Server):
                     connection.eio_sid,
                     self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),
                 )
-        if (
-            isinstance(finished.error, Reject)
-            and finished.error.disconnect
-            and event.sid is not None
-        ):
-            self.disconnect(event.sid, event.namespace, ignore_queue=True)
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
+
+    def _close_transport(self, connection: _Connection) -> None:
+        """Close the client's whole Engine.IO session, as ``Reject(disconnect=True)`` asks.
+
+        Closing only the namespace would let the client CONNECT again on the
+        same transport; closing the session disconnects every namespace it
+        opened (each published once, in order, reason ``SERVER_DISCONNECT``).
+        The client is sent a DISCONNECT for each namespace first, so that a
+        Socket.IO client knows the server closed it and does not reconnect
+        on its own.
+        """
+        if connection.closed:
+            return
+        for namespace in list(connection.sids):
+            self._send_packet(connection.eio_sid, self.packet_class(_DISCONNECT, namespace=namespace))
+        self._handle_eio_disconnect(connection.eio_sid, self.reason.SERVER_DISCONNECT)
+        self.eio.disconnect(connection.eio_sid)
 
     def _dispatch_connect(self, connection: _Connection, event: Event) -> None:
         namespace = event.namespace
@@ -470,6 +485,8 @@ class Server(socketio.Server):
                 self.packet_class(sio_packet.CONNECT_ERROR, data=refusal, namespace=namespace),
             )
         self.manager.disconnect(sid, namespace, ignore_queue=True)
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
 
     def _admit(self, connection: _Connection, namespace: str, sid: str) -> None:
         """Answer CONNECT and count the client in ``namespace``."""
@@ -494,6 +511,7 @@ class Server(socketio.Server):
             sid,
             (reason,),
             remote_addr=connection.remote_addr,
+            transport=connection.eio_sid,
         )
         try:
             self.dispatcher(connection.environ, event, None)
