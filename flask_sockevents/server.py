@@ -442,7 +442,8 @@ class Server(socketio.Server):
         if connection.closed:
             return
         for namespace in list(connection.sids):
-            self._send_packet(connection.eio_sid, self.packet_class(_DISCONNECT, namespace=namespace))
+            disconnect = self.packet_class(_DISCONNECT, namespace=namespace)
+            self._send_packet(connection.eio_sid, disconnect)
         self._handle_eio_disconnect(connection.eio_sid, self.reason.SERVER_DISCONNECT)
         self.eio.disconnect(connection.eio_sid)
 

@@ -272,7 +272,9 @@ class RateLimiter:
     def _sweep(self, now: float) -> None:
         for limit in self._limits():
             limit.sweep(now)
-        stale = [key for key, history in self._rejections.items() if now - history[-1] > self.window]
+        stale = [
+            key for key, history in self._rejections.items() if now - history[-1] > self.window
+        ]
         for key in stale:
             del self._rejections[key]
         self._next_sweep = now + self.sweep_interval

@@ -149,9 +149,9 @@ def test_an_address_may_be_given_a_larger_budget_than_a_transport(
     limiter = limiter_with(clock, events_per_second=1, burst=2, address_burst=4)
     count_passing(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"), 5)
 
-    assert count_passing(
-        limiter, received(make_event, transport="t2", remote_addr="10.0.0.1"), 5
-    ) == 2
+    assert (
+        count_passing(limiter, received(make_event, transport="t2", remote_addr="10.0.0.1"), 5) == 2
+    )
 
 
 def test_byte_limit_rejects_heavy_traffic(clock: Clock, make_event: MakeEvent):
