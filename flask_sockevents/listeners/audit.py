@@ -37,7 +37,7 @@ from flask_sockevents.event import Event
 from flask_sockevents.listeners._attach import connect_emitted
 from flask_sockevents.listeners._text import DEFAULT_MAX_FIELD_LENGTH, cut, one_line
 
-__all__ = ["DEFAULT_MAX_FIELD_LENGTH", "DEFAULT_REDACT", "AuditLog"]
+__all__ = ["DEFAULT_MAX_FIELD_LENGTH", "DEFAULT_REDACT", "AuditLog", "redacted"]
 
 DEFAULT_REDACT: tuple[str, ...] = ("password", "token", "secret", "authorization")
 """Key fragments whose values :class:`AuditLog` replaces by ``"[redacted]"``."""
@@ -331,6 +331,20 @@ def _wall_time(received_at: float) -> str:
     wall = time.time() - (time.monotonic() - received_at)
     moment = datetime.datetime.fromtimestamp(wall, tz=datetime.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def redacted(
+    value: Any, redact: Iterable[str] = DEFAULT_REDACT, max_bytes: int | None = None
+) -> Any:
+    """``value`` as plain JSON data with the values under ``redact`` keys hidden, as AuditLog does.
+
+    :param max_bytes: examine at most about this many bytes of ``value``'s
+        JSON encoding; ``None`` when it is larger (``None``: no bound).
+    """
+    try:
+        return _clean(value, tuple(word.lower() for word in redact), _Budget(max_bytes))
+    except _TooLarge:
+        return None
 
 
 class _Budget:
