@@ -40,13 +40,13 @@ class Attacker:
     def closed_by_server(self) -> list[str]:
         """Wait until the server ends the transport; return the messages it sent before."""
         if self.ws is not None:
-            _, texts = self.ws.wait_closed()
-            return texts
+            return self.ws.wait_closed()[1]
         assert self.polling is not None
+        endpoint = self.polling.endpoint
         texts: list[str] = []
 
         def ended() -> bool:
-            response = requests.get(self.polling.endpoint, timeout=TIMEOUT)  # type: ignore[union-attr]
+            response = requests.get(endpoint, timeout=TIMEOUT)
             if response.status_code != 200:
                 return True
             texts.extend(response.text.split("\x1e"))

@@ -44,7 +44,7 @@ class Listened:
         self.audit = audit
         self.audit_path = audit_path
         self.log_path = log_path
-        self.monitor: Monitor = game.sockevents.app.extensions["sockevents_monitor"]  # type: ignore[union-attr]
+        self.monitor: Monitor = game.app.extensions["sockevents_monitor"]
 
     def records(self) -> list[dict[str, Any]]:
         """The audit records, read with ``str.splitlines()``."""

@@ -37,7 +37,8 @@ def monitored(arena: Any) -> Arena:
     def setup(sockevents: SockEvents) -> None:
         Monitor(sockevents)
 
-    return arena(setup)  # type: ignore[no-any-return]
+    game: Arena = arena(setup)
+    return game
 
 
 def namespace_connect(url: str, transport: str, headers: dict[str, str]) -> bool:
@@ -100,7 +101,7 @@ def test_relayed_visitors_are_refused_by_the_monitor_namespace(
     )
 
     assert admitted == [False] * (ATTEMPTS // 4)
-    assert game.sockevents.app.extensions["sockevents_monitor"].watchers == set()
+    assert game.app.extensions["sockevents_monitor"].watchers == set()
     assert namespace_connect(game.url, transport, {})
     game.probe()
     game.settled_counts()

@@ -46,7 +46,8 @@ def limited_arena(arena: Any, **limits: Any) -> Arena:
         limiter.init_app(sockevents, namespace="/chat")
         limiter.init_app(sockevents, namespace="/games/*")
 
-    return arena(setup)  # type: ignore[no-any-return]
+    game: Arena = arena(setup)
+    return game
 
 
 def served(game: Arena, eio_sid: str) -> list[Event]:
