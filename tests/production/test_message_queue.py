@@ -164,3 +164,19 @@ def test_garbage_from_the_channel_is_dropped_and_counted_and_the_next_message_ke
         "emit without event": 1,
         "larger than 1000 bytes": 1,
     }
+
+
+def test_the_kombu_manager_drops_json_it_cannot_handle_and_keeps_the_next_message() -> None:
+    kombu = pytest.importorskip("kombu")
+    manager = JSONKombuManager("memory://", channel=f"test-{uuid.uuid4().hex}")
+    queue = kombu.Queue(f"reader-{uuid.uuid4().hex}", manager._exchange(), durable=False)
+    manager._queue = lambda: queue  # type: ignore[method-assign]
+    with kombu.Connection("memory://") as connection:
+        queue(connection.default_channel).declare()
+        producer = connection.Producer(exchange=manager._exchange())
+        producer.publish(json.dumps([1, 2, "method"]), serializer="json")
+        producer.publish(json.dumps({"method": "emit"}), serializer="json")
+        producer.publish(json.dumps(VALID_EMIT), serializer="json")
+
+    assert next(manager._listen()) == VALID_EMIT
+    assert manager.dropped_messages == {"not a JSON object": 1, "emit without event": 1}
