@@ -132,9 +132,10 @@ def test_opening_100_game_namespaces_on_one_transport_gets_one_burst_in_all(
 
     attack_then_settle(game, attack)
 
-    assert len(served(game, attacker.eio_sid)) == BURST
+    assert len(served(game, attacker.eio_sid)) <= BURST
     refused = [e for e in connects_of(game, attacker.eio_sid) if e.outcome is Outcome.REJECTED]
     assert len(refused) >= NAMESPACES - BURST
+    assert any(e.reason == "rate limited" for e in refused)
     memory_is_back(game, attacker, before)
 
 
