@@ -30,7 +30,8 @@ checked before python-socketio handles it, and one that is not JSON, not an
 object, larger than the manager's ``max_message_size`` (16 MiB), of an
 unknown ``method`` or missing (or mistyping) a field that method needs is
 dropped, logged (the first of each reason at WARNING) and counted in the
-manager's ``dropped_messages`` (a :class:`~collections.Counter` by reason). python-socketio's own listener, given such a message, raised,
+manager's ``dropped_messages`` (a :class:`~collections.Counter` by
+reason). python-socketio's own listener, given such a message, raised,
 resubscribed, and lost the messages published meanwhile.
 """
 
