@@ -81,6 +81,14 @@ class Bus:
     :param max_event_name_length: longer client event names are rejected.
     :param cache_size: how many concrete ``(namespace, event)`` resolutions the
         router keeps.
+    :param error_text: publish a failed handler's exception text in the
+        event's ``reason`` (``"ValueError: bad password 'hunter2'"``). Off by
+        default: the reason is the exception's class name only
+        (``"ValueError"``), since an exception's text often quotes what the
+        client sent (a password) and listeners write reasons to logs, audit
+        trails and the monitor. The exception itself is still on
+        :attr:`Event.error` for in-process subscribers, and the server log's
+        traceback of an unanswered failure shows it in full.
 
     ``counts`` tallies events by ``"received"`` and by outcome; ``rejections``
     tallies rejections by reason (at most 100 distinct reasons, the rest under
@@ -93,9 +101,11 @@ class Bus:
         *,
         max_event_name_length: int = DEFAULT_MAX_EVENT_NAME_LENGTH,
         cache_size: int = 4096,
+        error_text: bool = False,
     ) -> None:
         self.router = Router(cache_size=cache_size)
         self.max_event_name_length = max_event_name_length
+        self.error_text = error_text
         self.error_handlers: dict[str, ErrorHandler] = {}
         self.default_error_handler: ErrorHandler | None = None
         self.namespace_error_handlers: dict[str, ErrorHandler] = {}
@@ -235,7 +245,7 @@ class Bus:
         return event.finished(Outcome.REJECTED, reason=reason, error=error, ack=payload)
 
     def _failed(self, event: Event, error: Exception, handler: HandlerCall) -> Event:
-        reason = f"{type(error).__name__}: {error}"
+        reason = failure_reason(error, self.error_text)
         error_handler = self._error_handler_for(event.namespace, handler.route.namespace)
         if error_handler is None:
             logger.error("handler %r failed on %r", handler.fn, event, exc_info=error)
@@ -272,6 +282,12 @@ class Bus:
                 self.listener_errors += signals.publish(signals.client_connected, sender, event)
         elif event.kind is EventKind.DISCONNECT:
             self.listener_errors += signals.publish(signals.client_disconnected, sender, event)
+
+
+def failure_reason(error: BaseException, with_text: bool = False) -> str:
+    """The reason a failed event is published with: the exception's class, and its text if asked."""
+    name = type(error).__name__
+    return f"{name}: {error}" if with_text else name
 
 
 def _handler_args(event: Event, handler: HandlerCall) -> tuple[Any, ...]:

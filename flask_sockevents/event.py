@@ -57,6 +57,7 @@ class _EventFields(NamedTuple):
     remote_addr: str | None
     size: int
     to: Any
+    transport: str | None
     outcome: Outcome | None
     reason: str | None
     duration: float | None
@@ -66,7 +67,7 @@ class _EventFields(NamedTuple):
 
 
 _new_tuple = tuple.__new__
-_DISPATCH_FIELDS = 10  # fields up to and including ``to`` are set on receipt
+_DISPATCH_FIELDS = 11  # fields up to and including ``transport`` are set on receipt
 
 
 class Event(_EventFields):
@@ -88,6 +89,10 @@ class Event(_EventFields):
     :param size: the size in bytes of the packet as received (0 if unknown).
     :param to: for a server emit, its target (a sid, a room or a list of
         them); ``None`` for a broadcast or a client's packet.
+    :param transport: the Engine.IO session id of the client's transport,
+        shared by every namespace the client opens on it (``None`` for a
+        server emit or when unknown). Limits that must hold however many
+        namespaces a client opens or reopens are keyed by it.
     :param outcome: :class:`Outcome` once dispatched, ``None`` before.
     :param reason: why the event was rejected or failed.
     :param duration: seconds from receipt to the end of dispatch: the wait in
@@ -115,6 +120,7 @@ class Event(_EventFields):
         remote_addr: str | None = None,
         size: int = 0,
         to: Any = None,
+        transport: str | None = None,
         outcome: Outcome | None = None,
         reason: str | None = None,
         duration: float | None = None,
@@ -128,7 +134,8 @@ class Event(_EventFields):
             cls,
             (
                 kind, namespace, name, sid, args, ack_requested, received_at,
-                remote_addr, size, to, outcome, reason, duration, ack, replied, error,
+                remote_addr, size, to, transport, outcome, reason, duration, ack, replied,
+                error,
             ),
         )  # fmt: skip
 

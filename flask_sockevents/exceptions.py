@@ -24,8 +24,10 @@ class Reject(SockEventsError):
 
     :param reason: a short text saying why, e.g. ``"rate limited"``.
     :param data: optional JSON-serialisable details for a refused connect.
-    :param disconnect: also disconnect the client from the namespace once the
-        rejection is published (for sustained abuse).
+    :param disconnect: also close the client's transport (its whole
+        Engine.IO session, every namespace it opened) once the rejection is
+        published, for sustained abuse: the client cannot simply CONNECT
+        again on the same transport.
 
     Example::
 

@@ -43,6 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULTS: dict[str, Any] = {
     "connect_timeout": 45.0,
     "max_event_name_length": DEFAULT_MAX_EVENT_NAME_LENGTH,
+    "error_text": False,
     "max_queued_events": 100,
     "max_message_size": 1_000_000,
     "max_attachments": 10,
@@ -78,6 +79,9 @@ class SockEvents:
     - ``connect_timeout`` (45): seconds a transport may stay open without
       connecting to a namespace.
     - ``max_event_name_length`` (256): longer client event names are rejected.
+    - ``error_text`` (False): publish a failed handler's exception text in the
+      event's reason (signals, listeners, monitor); by default the reason is
+      the exception's class name only.
     - ``max_queued_events`` (100): packets queued per connection before the
       server stops reading from it until its handlers catch up (and packets
       waiting to be sent to it before the server stops reading from it until
@@ -186,6 +190,7 @@ class SockEvents:
             )
             logger.warning("CORS is open to every origin (cors_allowed_origins='*')")
         self.bus.max_event_name_length = settings["max_event_name_length"]
+        self.bus.error_text = settings["error_text"]
         self.shutdown_timeout = float(settings["shutdown_timeout"])
         self.max_message_size = settings["max_message_size"]
         self.path = settings["path"]

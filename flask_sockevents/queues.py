@@ -21,22 +21,142 @@ What crosses the queue is JSON and nothing else:
   bytes and decode them with ``json.loads``.
 
 Binary arguments travel base64-encoded inside the JSON.
+
+Whoever can publish on the channel is trusted: a message there can emit
+anything to any client, disconnect any client, or move clients between rooms.
+Keep the queue private (Redis ACLs, TLS; see the README's production
+section). What a publisher cannot do is break the listener: every message is
+checked before python-socketio handles it, and one that is not JSON, not an
+object, larger than the manager's ``max_message_size`` (16 MiB), of an
+unknown ``method`` or missing (or mistyping) a field that method needs is
+dropped, logged (the first of each reason at WARNING) and counted in the
+manager's ``dropped_messages`` (a :class:`~collections.Counter` by
+reason). python-socketio's own listener, given such a message, raised,
+resubscribed, and lost the messages published meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import socketio
 
-__all__ = ["JSONKombuManager", "queue_manager"]
+__all__ = [
+    "DEFAULT_MAX_QUEUE_MESSAGE_SIZE",
+    "CheckedRedisManager",
+    "JSONKombuManager",
+    "message_problem",
+    "queue_manager",
+]
 
 logger = logging.getLogger("flask_sockevents.queues")
 
 _REDIS_SCHEMES = ("redis", "rediss", "valkey", "valkeys", "unix")
+
+DEFAULT_MAX_QUEUE_MESSAGE_SIZE = 16 * 1024 * 1024
+"""Bytes (or characters) a queue message may have before it is dropped undecoded."""
+
+_OPTIONAL = type(None)
+_ROOM = (str, int)
+#: For each method python-socketio's managers publish: field -> the types it may have.
+#: Fields left out are ignored (python-socketio reads them with ``.get``).
+_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "emit": {
+        "event": (str,),
+        "data": (list,),
+        "namespace": (str, _OPTIONAL),
+        "room": (*_ROOM, list, _OPTIONAL),
+        "skip_sid": (str, list, _OPTIONAL),
+        "callback": (list, _OPTIONAL),
+        "binary": (bool, _OPTIONAL),
+        "host_id": (str, _OPTIONAL),
+    },
+    "callback": {"host_id": (str,), "sid": (str,), "id": (int,), "args": (list,)},
+    "disconnect": {"sid": (str,), "namespace": (str, _OPTIONAL), "host_id": (str, _OPTIONAL)},
+    "enter_room": {"sid": (str,), "room": _ROOM, "namespace": (str, _OPTIONAL)},
+    "leave_room": {"sid": (str,), "room": _ROOM, "namespace": (str, _OPTIONAL)},
+    "close_room": {"room": (*_ROOM, _OPTIONAL), "namespace": (str, _OPTIONAL)},
+}
+_REQUIRED = {"emit": ("event", "data"), "callback": ("host_id", "sid", "id", "args")}
+_REQUIRED.update({method: ("sid",) for method in ("disconnect", "enter_room", "leave_room")})
+
+
+def message_problem(message: Any) -> str | None:
+    """Why a decoded queue message cannot be handled, or ``None`` when it can.
+
+    The message must be a JSON object whose ``method`` is one python-socketio
+    publishes, with the fields that method reads, each of the type it expects.
+    """
+    if not isinstance(message, dict):
+        return "not a JSON object"
+    method = message.get("method")
+    if not isinstance(method, str) or method not in _FIELDS:
+        return "unknown method"
+    fields = _FIELDS[method]
+    for name in _REQUIRED.get(method, ()):
+        if name not in message:
+            return f"{method} without {name}"
+    for name, types in fields.items():
+        if name in message and not isinstance(message[name], types):
+            return f"{method} with a malformed {name}"
+        if isinstance(message.get(name), bool) and bool not in types:
+            return f"{method} with a malformed {name}"  # True is an int, not an id
+    if method == "emit":
+        callback = message.get("callback")
+        if callback is not None and len(callback) != 3:
+            return "emit with a malformed callback"
+        if message.get("binary") and not (
+            message["data"] and all(isinstance(part, str) for part in message["data"][1:])
+        ):
+            return "emit with malformed binary attachments"
+    return None
+
+
+class _CheckedMessages:
+    """Checks every message a pub/sub manager receives; drops, logs and counts the bad ones.
+
+    Mixed in before a python-socketio pub/sub manager: its ``_listen`` then
+    yields only decoded messages that :func:`message_problem` accepts, so its
+    listening thread never raises on what a publisher sent.
+    """
+
+    json: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Messages dropped, by reason.
+        self.dropped_messages: Counter[str] = Counter()
+        #: A message longer than this (bytes or characters) is dropped before decoding.
+        self.max_message_size = DEFAULT_MAX_QUEUE_MESSAGE_SIZE
+
+    def _checked(self, messages: Iterator[Any]) -> Iterator[dict[str, Any]]:
+        for message in messages:
+            problem = None
+            if isinstance(message, (bytes, bytearray, str)):
+                if len(message) > self.max_message_size:
+                    problem = f"larger than {self.max_message_size} bytes"
+                else:
+                    try:
+                        message = self.json.loads(message)
+                    except Exception:
+                        problem = "not JSON"
+            if problem is None:
+                problem = message_problem(message)
+            if problem is None:
+                yield message
+                continue
+            self.dropped_messages[problem] += 1
+            first = self.dropped_messages[problem] == 1
+            logger.log(
+                logging.WARNING if first else logging.DEBUG,
+                "dropped a message queue message: %s%s",
+                problem,
+                " (further ones are logged at DEBUG; see dropped_messages)" if first else "",
+            )
 
 
 def queue_manager(url: str, channel: str = "flask-socketio", write_only: bool = False) -> Any:
@@ -53,7 +173,7 @@ def queue_manager(url: str, channel: str = "flask-socketio", write_only: bool = 
     """
     scheme = url.split("://", 1)[0].lower()
     if scheme.split("+", 1)[0] in _REDIS_SCHEMES:
-        return socketio.RedisManager(url, channel=channel, write_only=write_only)
+        return CheckedRedisManager(url, channel=channel, write_only=write_only)
     if scheme == "kafka":
         return socketio.KafkaManager(url, channel=channel, write_only=write_only)
     if scheme.startswith("zmq"):
@@ -67,15 +187,31 @@ def _drop_refused(message: Any, exc: Exception) -> None:
     message.ack()
 
 
-class JSONKombuManager(socketio.KombuManager):
+class CheckedRedisManager(_CheckedMessages, socketio.RedisManager):
+    """python-socketio's Redis manager, dropping and counting messages it cannot handle.
+
+    Takes the same parameters as :class:`socketio.RedisManager`; see
+    :func:`message_problem` and ``dropped_messages``.
+    """
+
+    def _listen(self) -> Iterator[Any]:
+        return self._checked(super()._listen())
+
+
+class JSONKombuManager(_CheckedMessages, socketio.KombuManager):
     """python-socketio's Kombu manager that only ever decodes JSON messages.
 
-    Takes the same parameters as :class:`socketio.KombuManager`.
+    Takes the same parameters as :class:`socketio.KombuManager`; a message
+    that is JSON but not one it can handle is dropped and counted as with
+    :class:`CheckedRedisManager`.
     """
 
     name = "kombu-json"
 
     def _listen(self) -> Iterator[Any]:
+        return self._checked(self._receive())
+
+    def _receive(self) -> Iterator[Any]:
         retry_sleep = 1
         while True:
             try:

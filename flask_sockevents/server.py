@@ -347,6 +347,7 @@ class Server(SocketIOServerAPI, socketio.Server):
                 args=(pkt.data,),
                 remote_addr=connection.remote_addr,
                 size=size,
+                transport=connection.eio_sid,
             )
             self._enqueue(connection, ("connect", event), bounded=True)
         elif kind == _DISCONNECT:
@@ -381,6 +382,7 @@ class Server(SocketIOServerAPI, socketio.Server):
             None,
             connection.remote_addr,
             size,
+            transport=connection.eio_sid,
         )
         self._enqueue(connection, ("event", event, rejection, pkt.id), bounded=True)
 
@@ -503,12 +505,26 @@ class Server(SocketIOServerAPI, socketio.Server):
                     connection.eio_sid,
                     self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),
                 )
-        if (
-            isinstance(finished.error, Reject)
-            and finished.error.disconnect
-            and event.sid is not None
-        ):
-            self.disconnect(event.sid, event.namespace, ignore_queue=True)
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
+
+    def _close_transport(self, connection: _Connection) -> None:
+        """Close the client's whole Engine.IO session, as ``Reject(disconnect=True)`` asks.
+
+        Closing only the namespace would let the client CONNECT again on the
+        same transport; closing the session disconnects every namespace it
+        opened (each published once, in order, reason ``SERVER_DISCONNECT``).
+        The client is sent a DISCONNECT for each namespace first, so that a
+        Socket.IO client knows the server closed it and does not reconnect
+        on its own.
+        """
+        if connection.closed:
+            return
+        for namespace in list(connection.sids):
+            disconnect = self.packet_class(_DISCONNECT, namespace=namespace)
+            self._send_packet(connection.eio_sid, disconnect)
+        self._handle_eio_disconnect(connection.eio_sid, self.reason.SERVER_DISCONNECT)
+        self.eio.disconnect(connection.eio_sid)
 
     def _dispatch_connect(self, connection: _Connection, event: Event) -> None:
         namespace = event.namespace
@@ -568,6 +584,8 @@ class Server(SocketIOServerAPI, socketio.Server):
         finally:
             self._holds.pop(eio_sid, None)
         self.manager.disconnect(sid, namespace, ignore_queue=True)
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
 
     @staticmethod
     def _refusal(finished: Event) -> Any:
@@ -610,6 +628,7 @@ class Server(SocketIOServerAPI, socketio.Server):
             sid,
             (reason,),
             remote_addr=connection.remote_addr,
+            transport=connection.eio_sid,
         )
         try:
             self.dispatcher(connection.environ, event, None)

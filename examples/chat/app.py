@@ -24,6 +24,7 @@ import itertools
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,15 +136,17 @@ class ChatState:
         self.history.setdefault(room, deque(maxlen=HISTORY_LENGTH)).append(message)
 
 
-def create_app(**sockevents_options: Any) -> Flask:
+def create_app(monitor_check: Callable[[], bool] | None = None, **sockevents_options: Any) -> Flask:
     """Build the chat application.
 
+    :param monitor_check: who may open the bus monitor (``Monitor(check=...)``);
+        by default direct requests from the loopback only.
     :param sockevents_options: passed to :class:`~flask_sockevents.SockEvents`.
     :returns: the Flask app; its extension is ``app.extensions["sockevents"]``.
     """
     app = Flask(__name__)
     sockevents = SockEvents(app, **sockevents_options)
-    Monitor(sockevents)  # the live bus monitor at /sockevents/, for local requests only
+    Monitor(sockevents, check=monitor_check)  # the live bus monitor at /sockevents/
     state = ChatState()
     app.extensions["chat_state"] = state
 

@@ -10,6 +10,12 @@ Plug it in with one line::
 Every record is written and flushed while the listener is called, which is
 before the acknowledgement leaves the server, so a client never holds an ack
 for an event the trail does not show.
+
+Whatever a client sends, a record costs bounded work and space: the strings it
+chose (event name, namespace, reason, address) are cut to ``max_field_length``
+characters, a body is examined in one pass that stops at ``max_digest_bytes``
+(a larger body is neither cleaned nor hashed), and every record is exactly one
+line for any reader, ``str.splitlines()`` included.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from typing import IO, Any
 
 from flask_sockevents.event import Event
 from flask_sockevents.listeners._attach import connect_emitted
+from flask_sockevents.listeners._text import DEFAULT_MAX_FIELD_LENGTH, cut, one_line
 
-__all__ = ["DEFAULT_REDACT", "AuditLog"]
+__all__ = ["DEFAULT_MAX_FIELD_LENGTH", "DEFAULT_REDACT", "AuditLog", "redacted"]
 
 DEFAULT_REDACT: tuple[str, ...] = ("password", "token", "secret", "authorization")
 """Key fragments whose values :class:`AuditLog` replaces by ``"[redacted]"``."""
@@ -38,6 +45,10 @@ DEFAULT_REDACT: tuple[str, ...] = ("password", "token", "secret", "authorization
 REDACTED = "[redacted]"
 _MAX_DEPTH = 32
 _log = logging.getLogger(__name__)
+
+
+class _TooLarge(Exception):
+    """A body is larger than the bound of what is examined."""
 
 
 class AuditLog:
@@ -52,16 +63,19 @@ class AuditLog:
         ``connect``/``event``/``disconnect``/``emit`` and
         ``handled``/``unhandled``/``rejected``/``failed``;
     ``namespace``, ``event``, ``sid``, ``remote_addr``, ``user_id``
-        where it came from and who sent it;
+        where it came from and who sent it (``transport`` is its Engine.IO
+        session, shared by all the namespaces it opened);
     ``reason``, ``error``
-        why it was rejected or failed (``error`` is the exception's class name);
+        why it was rejected or failed (``error`` is the exception's class
+        name; a failure's text is in ``reason`` only with the extension's
+        ``error_text`` option);
     ``duration_ms``
         time spent in guards, handler and error handlers;
     ``ack_requested``, ``replied``
         whether the client asked for an ack and whether one was sent;
     ``size``, ``sha256``
         the packet size in bytes and the SHA-256 of the canonical JSON encoding
-        of the (redacted) arguments;
+        of the (redacted) arguments, ``null`` for a body over ``max_digest_bytes``;
     ``to``
         the target of a server emit;
     ``args``, ``ack``
@@ -80,6 +94,13 @@ class AuditLog:
     :param max_payload_bytes: a body whose JSON encoding is longer is replaced
         by ``{"$truncated": <its length>}`` (the digest still covers it all),
         so one large message cannot bloat the log; ``None`` for no limit.
+    :param max_digest_bytes: the most of a body examined (cleaned, redacted
+        and hashed), in bytes of its packet or of its JSON encoding; a larger
+        body gets ``"sha256": null`` and, with ``payloads``, ``{"$truncated":
+        <the packet size>}``, at a cost that does not grow with it. 64 KiB by
+        default; ``None`` examines every body in full.
+    :param max_field_length: characters kept of the event name, namespace,
+        reason and address (:func:`cut` marks what was left out); 256 by default.
     :param redact: key fragments, matched case-insensitively against every key
         at any depth of the arguments, whose values are replaced by
         ``"[redacted]"`` (``"token"`` also covers ``"access_token"``). The
@@ -92,8 +113,7 @@ class AuditLog:
         event that blocks the process).
 
     Arguments that are not JSON are recorded, never refused: bytes become
-    ``{"$bytes": length}`` (the digest also covers their content), other
-    objects their ``repr``.
+    ``{"$bytes": length, "sha256": digest}``, other objects their ``repr``.
 
     Writing never raises into dispatch: a failing sink (disk full, closed
     file) is reported once through :mod:`logging` and counted in
@@ -109,6 +129,8 @@ class AuditLog:
         user_id: Callable[[], Any] | None = None,
         payloads: bool = False,
         max_payload_bytes: int | None = 65_536,
+        max_digest_bytes: int | None = 65_536,
+        max_field_length: int = DEFAULT_MAX_FIELD_LENGTH,
         redact: Iterable[str] = DEFAULT_REDACT,
         emits: bool = False,
         fsync: bool = False,
@@ -116,6 +138,8 @@ class AuditLog:
         self.user_id = user_id
         self.payloads = payloads
         self.max_payload_bytes = max_payload_bytes
+        self.max_digest_bytes = max_digest_bytes
+        self.max_field_length = max_field_length
         self.redact = tuple(word.lower() for word in redact)
         self.emits = emits
         self.fsync = fsync
@@ -172,23 +196,23 @@ class AuditLog:
         except Exception:
             self._failed("could not build the audit record for %r", event)
             return
-        self.write(line)
+        self.write(one_line(line))
 
     def record(self, event: Event) -> dict[str, Any]:
         """Build the audit record for ``event`` as a JSON-ready dict."""
-        redacted_args = _clean(event.args, self.redact, hash_bytes=False)
-        digest_args = _clean(event.args, self.redact, hash_bytes=True)
-        canonical = json.dumps(digest_args, sort_keys=True, separators=(",", ":"))
+        limit = self.max_field_length
+        args, canonical = self._examine(event.args, event.size)
         record: dict[str, Any] = {
             "time": _wall_time(event.received_at),
             "kind": event.kind.value,
             "outcome": event.outcome.value if event.outcome is not None else None,
-            "namespace": event.namespace,
-            "event": event.name,
+            "namespace": cut(event.namespace, limit),
+            "event": cut(event.name, limit),
             "sid": event.sid,
-            "remote_addr": event.remote_addr,
+            "transport": event.transport,
+            "remote_addr": cut(event.remote_addr, limit),
             "user_id": self._current_user_id(),
-            "reason": event.reason,
+            "reason": cut(event.reason, limit),
             "error": type(event.error).__name__ if event.error is not None else None,
             "duration_ms": (
                 round(event.duration * 1000, 3) if event.duration is not None else None
@@ -196,21 +220,39 @@ class AuditLog:
             "ack_requested": event.ack_requested,
             "replied": event.replied,
             "size": event.size,
-            "sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            "sha256": (
+                hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+                if canonical is not None
+                else None
+            ),
         }
         if event.to is not None:
-            record["to"] = _clean(event.to, (), hash_bytes=False)
+            record["to"] = self._examine(event.to, 0)[0]
         if self.payloads:
-            record["args"] = self._bounded(redacted_args)
+            record["args"] = args
             if event.replied:
-                record["ack"] = self._bounded(_clean(event.ack, self.redact, hash_bytes=False))
+                record["ack"] = self._examine(event.ack, 0)[0]
         return record
 
-    def _bounded(self, body: Any) -> Any:
-        if self.max_payload_bytes is None:
-            return body
-        size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-        return body if size <= self.max_payload_bytes else {"$truncated": size}
+    def _examine(self, body: Any, size: int) -> tuple[Any, str | None]:
+        """Clean ``body`` once: return it as recorded, and its canonical JSON (``None``: too large).
+
+        :param size: the body's packet size when known (0 if not): a body
+            whose packet is over ``max_digest_bytes`` is not looked at.
+        """
+        bound = self.max_digest_bytes
+        if bound is not None and size > bound:
+            return {"$truncated": size}, None
+        try:
+            cleaned = _clean(body, self.redact, _Budget(bound))
+        except _TooLarge:
+            return {"$truncated": size or bound}, None
+        canonical = json.dumps(cleaned, sort_keys=True, separators=(",", ":"))
+        if self.max_payload_bytes is not None:
+            encoded = len(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode())
+            if encoded > self.max_payload_bytes:
+                return {"$truncated": encoded}, canonical
+        return cleaned, canonical
 
     def write(self, line: str) -> None:
         """Append one line to the sink, flushed (and fsynced if asked). Never raises."""
@@ -260,7 +302,10 @@ class AuditLog:
         if self.user_id is None:
             return None
         try:
-            return _clean(self.user_id(), (), hash_bytes=False)
+            user = self.user_id()
+            if isinstance(user, str):
+                return cut(user, self.max_field_length)
+            return _clean(user, (), _Budget(4 * self.max_field_length))
         except Exception:
             _log.debug("AuditLog user_id callable raised", exc_info=True)
             return None
@@ -288,37 +333,75 @@ def _wall_time(received_at: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _clean(value: Any, redact: tuple[str, ...], *, hash_bytes: bool, depth: int = 0) -> Any:
+def redacted(
+    value: Any, redact: Iterable[str] = DEFAULT_REDACT, max_bytes: int | None = None
+) -> Any:
+    """``value`` as plain JSON data with the values under ``redact`` keys hidden, as AuditLog does.
+
+    :param max_bytes: examine at most about this many bytes of ``value``'s
+        JSON encoding; ``None`` when it is larger (``None``: no bound).
+    """
+    try:
+        return _clean(value, tuple(word.lower() for word in redact), _Budget(max_bytes))
+    except _TooLarge:
+        return None
+
+
+class _Budget:
+    """How much more of a body may be examined, in (approximate) bytes of its JSON encoding."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, bound: int | None) -> None:
+        self.left = bound
+
+    def spend(self, amount: int) -> None:
+        if self.left is not None:
+            self.left -= amount
+            if self.left < 0:
+                raise _TooLarge
+
+
+def _clean(value: Any, redact: tuple[str, ...], budget: _Budget, depth: int = 0) -> Any:
     """Return ``value`` as plain JSON data, with values under ``redact`` keys hidden.
 
-    Bytes become ``{"$bytes": length}`` (plus their SHA-256 when ``hash_bytes``),
-    non-finite floats and unknown objects their ``repr``, and dict keys strings.
-    Nesting deeper than 32 levels (or a cycle) is cut at ``"[too deep]"``.
+    One pass, which stops with :class:`_TooLarge` once ``budget`` is spent:
+    bytes become ``{"$bytes": length, "sha256": digest}``, non-finite floats
+    and unknown objects their ``repr``, and dict keys strings. Nesting deeper
+    than 32 levels (or a cycle) is cut at ``"[too deep]"``.
     """
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int)):
+        budget.spend(8)
+        return value
+    if isinstance(value, str):
+        budget.spend(len(value) + 2)
         return value
     if isinstance(value, float):
+        budget.spend(8)
         return value if math.isfinite(value) else _safe_repr(value)
     if depth >= _MAX_DEPTH:
         return "[too deep]"
+    budget.spend(2)
     if isinstance(value, dict):
         cleaned = {}
         for key, item in value.items():
-            name = key if isinstance(key, str) else repr(key)
+            name = key if isinstance(key, str) else _safe_repr(key)
+            budget.spend(len(name) + 3)
             lowered = name.lower()
             if any(word in lowered for word in redact):
                 cleaned[name] = REDACTED
             else:
-                cleaned[name] = _clean(item, redact, hash_bytes=hash_bytes, depth=depth + 1)
+                cleaned[name] = _clean(item, redact, budget, depth + 1)
         return cleaned
     if isinstance(value, (list, tuple)):
-        return [_clean(item, redact, hash_bytes=hash_bytes, depth=depth + 1) for item in value]
+        return [_clean(item, redact, budget, depth + 1) for item in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
+        budget.spend(value.nbytes if isinstance(value, memoryview) else len(value))
         data = bytes(value)
-        if hash_bytes:
-            return {"$bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        return {"$bytes": len(data)}
-    return _safe_repr(value)
+        return {"$bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    text = _safe_repr(value)
+    budget.spend(len(text))
+    return text
 
 
 def _safe_repr(value: Any) -> str:

@@ -23,7 +23,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from .state import MonitorState
 
-__all__ = ["ROOM", "Monitor", "local_or_debug"]
+__all__ = ["PROXY_HEADERS", "ROOM", "Monitor", "local_or_debug", "proxied"]
 
 ROOM = "monitor"
 """The room of the monitor namespace that deltas are pushed to."""
@@ -31,15 +31,47 @@ ROOM = "monitor"
 _HERE = Path(__file__).resolve().parent
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
+PROXY_HEADERS: tuple[str, ...] = (
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Prefix",
+    "X-Real-IP",
+    "X-Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "X-Cluster-Client-IP",
+    "Via",
+)
+"""Headers a reverse proxy adds: a request carrying any of them was relayed."""
+
+
+def proxied() -> bool:
+    """Whether the current request carries a reverse proxy's headers (:data:`PROXY_HEADERS`).
+
+    ProxyFix rewrites ``remote_addr`` but leaves the headers, so a request
+    relayed by a proxy is recognised before and after it.
+    """
+    headers = request.headers
+    return any(name in headers for name in PROXY_HEADERS)
+
 
 def local_or_debug() -> bool:
-    """The default access check: true in debug mode or for a request from the loopback.
+    """The default access check: a direct request from the loopback, or debug mode.
 
-    ``request.remote_addr`` must be ``127.0.0.1`` or ``::1``. Behind a reverse
-    proxy every request comes from the proxy's address, which may well be the
-    loopback: pass your own ``check`` there (e.g. one that tests
-    ``current_user.is_admin``).
+    A request passes when it does not come through a reverse proxy (it
+    carries none of :data:`PROXY_HEADERS`) and either the app is in debug
+    mode or ``request.remote_addr`` is ``127.0.0.1`` or ``::1``. Behind a
+    proxy on the same host every request arrives from the loopback, so a
+    relayed request never passes, in debug mode neither: there, give the
+    monitor your own ``check`` (e.g. one testing ``current_user.is_admin``)
+    and let werkzeug's ``ProxyFix`` set ``remote_addr`` from the headers of
+    the proxy you trust.
     """
+    if proxied():
+        return False
     return bool(current_app.debug) or request.remote_addr in _LOOPBACK
 
 
@@ -50,8 +82,15 @@ class Monitor:
         watch; when given, :meth:`init_app` is called.
     :param url_prefix: where the page is served (``/sockevents/``).
     :param check: called with no arguments in the request context of the
-        page and of each namespace connect; false answers the page with 403
-        and refuses the connect. Default: :func:`local_or_debug`.
+        page (and its static files) and of each namespace connect (the
+        handshake's request: its headers and ``remote_addr``); false answers
+        the page with 403 and refuses the connect. Default:
+        :func:`local_or_debug`, which refuses any request relayed by a proxy.
+    :param error_text: show a failed handler's exception text (its class name
+        only by default), even when the bus publishes it.
+    :param payloads: show each event's arguments (redacted as by
+        :class:`~flask_sockevents.listeners.AuditLog`, cut short) on its row.
+        Off by default: the page shows who sent what, never what was sent.
     :param namespace: the Socket.IO namespace the page connects to.
     :param interval: seconds between two pushes to the connected pages.
     :param state_options: passed to :class:`MonitorState` (``window``,
@@ -69,6 +108,8 @@ class Monitor:
         check: Callable[[], bool] | None = None,
         namespace: str = "/sockevents",
         interval: float = 0.5,
+        error_text: bool = False,
+        payloads: bool = False,
         **state_options: Any,
     ) -> None:
         self.url_prefix = url_prefix.rstrip("/")
@@ -76,7 +117,9 @@ class Monitor:
         self.namespace = namespace
         self.interval = interval
         self.state_options = state_options
-        self.state = MonitorState(exclude_namespace=namespace, **state_options)
+        self.state = MonitorState(
+            exclude_namespace=namespace, error_text=error_text, payloads=payloads, **state_options
+        )
         self.sockevents: Any = None
         self.watchers: set[str] = set()
         self._pushing = False

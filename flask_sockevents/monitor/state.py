@@ -10,12 +10,15 @@ with a JSON-ready dict. Whatever clients send, its memory stays bounded:
   (``is_declared(name, namespace)``); any other name is counted as
   :data:`UNDECLARED`, and past ``max_series`` distinct keys as :data:`OTHER`;
 - rejection and failure reasons are capped the same way (``max_reasons``);
-- names, namespaces and reasons shown in rows are cut to a fixed length.
+- names, namespaces and reasons shown in rows are cut to a fixed length;
+- a failure shows its exception's class name, and its text only with
+  ``error_text``; arguments are shown (redacted, cut short) only with ``payloads``.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections import Counter, deque
@@ -24,6 +27,7 @@ from typing import Any
 
 from flask_sockevents.bus import accepted
 from flask_sockevents.event import Event, EventKind, Outcome
+from flask_sockevents.listeners.audit import redacted
 
 __all__ = ["OTHER", "UNDECLARED", "MonitorState"]
 
@@ -36,12 +40,24 @@ OTHER = "<other>"
 _LIFECYCLE = (EventKind.CONNECT, EventKind.DISCONNECT)
 _NAME_LENGTH = 64
 _REASON_LENGTH = 160
+_PAYLOAD_LENGTH = 200
+_PAYLOAD_BYTES = 4096  # bodies larger than this are shown by their size only
 
 
 def _cut(text: str | None, length: int) -> str | None:
     if text is None or len(text) <= length:
         return text
     return text[: length - 1] + "…"
+
+
+def _payload(event: Event) -> str:
+    """The event's arguments as short JSON, redacted; only their size when they are large."""
+    if event.size > _PAYLOAD_BYTES:
+        return f"[{event.size} bytes]"
+    args = redacted(event.args, max_bytes=_PAYLOAD_BYTES)
+    if args is None:
+        return "[too large]"
+    return _cut(json.dumps(args, ensure_ascii=False), _PAYLOAD_LENGTH) or ""
 
 
 class _BoundedCounter:
@@ -77,6 +93,10 @@ class MonitorState:
     :param max_problems: latest rejections and latest failures kept (each).
     :param max_series: distinct chart keys, including :data:`UNDECLARED`.
     :param max_reasons: distinct rejection reasons and failure reasons counted (each).
+    :param error_text: show a failure's exception text after its class name.
+    :param payloads: add each event's arguments to its row (``"args"``),
+        redacted as :class:`~flask_sockevents.listeners.AuditLog` does and cut
+        to 200 characters.
     :param clock: the wall clock, in seconds (``time.time``).
     """
 
@@ -90,9 +110,13 @@ class MonitorState:
         max_problems: int = 50,
         max_series: int = 40,
         max_reasons: int = 50,
+        error_text: bool = False,
+        payloads: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.is_declared = is_declared
+        self.error_text = error_text
+        self.payloads = payloads
         self.exclude_namespace = exclude_namespace
         self.window = window
         self.max_series = max_series
@@ -137,9 +161,11 @@ class MonitorState:
             "name": _cut(event.name, _NAME_LENGTH),
             "sid": event.sid[:8] if event.sid else None,
             "outcome": outcome,
-            "reason": _cut(event.reason, _REASON_LENGTH),
+            "reason": _cut(self._reason(event), _REASON_LENGTH),
             "duration_us": round(duration * 1e6) if duration is not None else None,
         }
+        if self.payloads:
+            row["args"] = _payload(event)
         self.events.append(row)
         if event.outcome is Outcome.REJECTED:
             self.rejections.append(row)
@@ -147,6 +173,13 @@ class MonitorState:
         elif event.outcome is Outcome.FAILED:
             self.failures.append(row)
             self.failure_reasons.add(row["reason"] or "")
+
+    def _reason(self, event: Event) -> str | None:
+        error = event.error
+        if event.outcome is not Outcome.FAILED or error is None:
+            return event.reason
+        name = type(error).__name__
+        return f"{name}: {error}" if self.error_text else name
 
     def _count_client(self, event: Event) -> None:
         clients = self.clients

@@ -51,9 +51,27 @@ def test_raising_handler_fails_the_event(bus: Bus) -> None:
     bus.on("chat", handler=fail)
     finished = bus.publish(client_event("chat"))
     assert finished.outcome is Outcome.FAILED
-    assert finished.reason == "RuntimeError: boom"
+    assert finished.reason == "RuntimeError"
     assert isinstance(finished.error, RuntimeError)
     assert finished.replied is False
+
+
+def test_a_failure_reason_names_the_exception_but_not_its_text_by_default(bus: Bus) -> None:
+    def leaky(data: dict[str, str]) -> None:
+        raise ValueError(f"bad password {data['password']!r}")
+
+    bus.on("login", handler=leaky)
+    finished = bus.publish(client_event("login", {"password": "hunter2"}))
+
+    assert finished.reason == "ValueError"
+    assert "hunter2" in str(finished.error)
+
+
+def test_with_error_text_the_failure_reason_carries_the_exception_text() -> None:
+    bus = Bus(error_text=True)
+    bus.on("chat", handler=fail)
+
+    assert bus.publish(client_event("chat")).reason == "RuntimeError: boom"
 
 
 def test_raising_handler_is_logged_when_no_error_handler_answers(

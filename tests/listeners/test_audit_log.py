@@ -295,7 +295,8 @@ def test_binary_and_non_json_args_are_recorded_not_refused(log_path: Path, make_
     log.close()
 
     (record,) = read_records(log_path)
-    assert record["args"] == [{"$bytes": 5}, "Point(1, 2)", "nan", {"1": "int key"}]
+    five_zeros = {"$bytes": 5, "sha256": hashlib.sha256(b"\x00" * 5).hexdigest()}
+    assert record["args"] == [five_zeros, "Point(1, 2)", "nan", {"1": "int key"}]
     assert log.errors == 0
 
 
@@ -534,3 +535,106 @@ def test_close_stops_recording_emits(
 
     assert log.errors == 0
     assert read_records(log_path) == []
+
+
+# -- bounded work and space, whatever the client sends ----------------------------
+
+
+def test_a_900_kb_event_name_and_namespace_are_cut_with_a_marker(
+    audit: AuditLog, log_path: Path, make_event: MakeEvent
+):
+    name, namespace = "n" * 900_000, "/" + "s" * 900_000
+    audit(make_event(name, namespace=namespace, outcome=Outcome.REJECTED, reason="r" * 900_000))
+
+    (record,) = read_records(log_path)
+    assert record["event"] == "n" * 256 + "…[+899744 chars]"
+    assert record["namespace"] == "/" + "s" * 255 + "…[+899745 chars]"
+    assert record["reason"] == "r" * 256 + "…[+899744 chars]"
+    assert log_path.stat().st_size < 4096
+
+
+def test_the_field_length_is_configurable(log_path: Path, make_event: MakeEvent):
+    log = AuditLog(log_path, max_field_length=8)
+    log(make_event("abcdefghijkl"))
+    log.close()
+
+    assert read_records(log_path)[0]["event"] == "abcdefgh…[+4 chars]"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_record_stays_one_line_for_str_splitlines(
+    audit: AuditLog, log_path: Path, make_event: MakeEvent, separator: str
+):
+    audit(make_event(f"a{separator}b", f"text{separator}more", namespace=f"/x{separator}y"))
+    audit(make_event("next"))
+
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert (first["event"], first["namespace"]) == (f"a{separator}b", f"/x{separator}y")
+
+
+def test_a_body_whose_packet_is_over_max_digest_bytes_is_not_examined(
+    log_path: Path, make_event: MakeEvent
+):
+    examined: list[int] = []
+
+    class Counted:
+        def __repr__(self) -> str:
+            examined.append(1)
+            return "counted"
+
+    log = AuditLog(log_path, payloads=True, max_digest_bytes=1000)
+    log(make_event("big", [Counted() for _ in range(10)], size=2000))
+    log.close()
+
+    (record,) = read_records(log_path)
+    assert examined == []
+    assert record["sha256"] is None
+    assert record["args"] == {"$truncated": 2000}
+
+
+def test_a_body_of_unknown_size_is_examined_only_up_to_max_digest_bytes(
+    log_path: Path, make_event: MakeEvent
+):
+    examined: list[int] = []
+
+    class Counted:
+        def __repr__(self) -> str:
+            examined.append(1)
+            return "counted"  # 7 characters: about 140 fit in 1000 bytes
+
+    log = AuditLog(log_path, max_digest_bytes=1000)
+    log(make_event("big", [Counted() for _ in range(100_000)]))
+    log.close()
+
+    assert 0 < len(examined) <= 1000 // len("counted") + 1
+    assert read_records(log_path)[0]["sha256"] is None
+
+
+def test_a_body_under_max_digest_bytes_is_still_hashed_and_redacted(
+    log_path: Path, make_event: MakeEvent
+):
+    log = AuditLog(log_path, payloads=True, max_digest_bytes=1000)
+    log(make_event("login", {"password": "hunter2", "user": "ann"}, size=60))
+    log.close()
+
+    (record,) = read_records(log_path)
+    assert record["args"] == [{"password": "[redacted]", "user": "ann"}]
+    assert record["sha256"] == canonical_sha256([{"password": "[redacted]", "user": "ann"}])
+
+
+def test_a_failure_record_names_the_exception_but_never_its_text(
+    audit: AuditLog, log_path: Path, make_event: MakeEvent
+):
+    error = ValueError("bad password 'hunter2'")
+    audit(make_event("login", outcome=Outcome.FAILED, reason="ValueError", error=error))
+
+    assert "hunter2" not in log_path.read_text()
+    assert read_records(log_path)[0]["error"] == "ValueError"
+
+
+def test_records_carry_the_transport(audit: AuditLog, log_path: Path, make_event: MakeEvent):
+    audit(make_event("x", transport="eio-1"))
+
+    assert read_records(log_path)[0]["transport"] == "eio-1"

@@ -112,3 +112,37 @@ def test_init_app_listens_to_every_event(sockevents: FakeSockEvents):
     listener = LoggingListener(sockevents)
 
     assert sockevents.listeners == [("*", "*", listener)]
+
+
+def test_client_chosen_strings_are_cut_to_the_field_length(
+    caplog_info: pytest.LogCaptureFixture, make_event: MakeEvent
+):
+    listener = LoggingListener(max_field_length=16)
+    listener(
+        make_event(
+            "n" * 900_000, namespace="/" + "s" * 900_000, outcome=Outcome.REJECTED, reason="r" * 99
+        )
+    )
+
+    message = caplog_info.records[0].getMessage()
+    assert f"'{'n' * 16}…[+899984 chars]'" in message
+    assert f"/{'s' * 15}…[+899985 chars]" in message
+    assert f"({'r' * 16}…[+83 chars])" in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\n"])
+def test_a_log_line_stays_one_line_for_str_splitlines(
+    caplog_info: pytest.LogCaptureFixture, make_event: MakeEvent, separator: str
+):
+    listener = LoggingListener()
+    listener(
+        make_event(
+            f"a{separator}b",
+            namespace=f"/x{separator}y",
+            outcome=Outcome.REJECTED,
+            reason=f"why{separator}not",
+        )
+    )
+
+    assert len(caplog_info.records[0].getMessage().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""RateLimiter: token buckets per connection and per address, escalation, bounded memory."""
+"""RateLimiter: token buckets per transport and per address, escalation, bounded memory."""
 
 from __future__ import annotations
 
@@ -96,11 +96,62 @@ def test_rejected_events_do_not_use_up_tokens(clock: Clock, make_event: MakeEven
     assert passes(limiter, received(make_event))
 
 
-def test_connections_have_separate_buckets(clock: Clock, make_event: MakeEvent):
-    limiter = limiter_with(clock, events_per_second=1, burst=2)
-    count_passing(limiter, received(make_event, sid="a", remote_addr="10.0.0.1"), 2)
+def test_transports_have_separate_buckets(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=2, per="transport")
+    count_passing(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"), 2)
 
-    assert passes(limiter, received(make_event, sid="b", remote_addr="10.0.0.1"))
+    assert passes(limiter, received(make_event, transport="t2", remote_addr="10.0.0.1"))
+
+
+def test_namespaces_of_one_transport_share_its_bucket(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=3, per="transport")
+    namespaces = [("/games/1", "s1"), ("/games/2", "s2"), ("/games/3", "s3"), ("/games/4", "s4")]
+
+    results = [
+        passes(limiter, received(make_event, namespace=ns, sid=sid, transport="t1"))
+        for ns, sid in namespaces
+    ]
+
+    assert results == [True, True, True, False]
+
+
+def test_a_new_namespace_sid_on_the_same_transport_gets_no_fresh_bucket(
+    clock: Clock, make_event: MakeEvent
+):
+    limiter = limiter_with(clock, events_per_second=1, burst=2, per="transport")
+    count_passing(limiter, received(make_event, sid="before", transport="t1"), 2)
+    limiter(received(make_event, kind=EventKind.DISCONNECT, sid="before", transport="t1"))
+
+    assert not passes(limiter, received(make_event, sid="after", transport="t1"))
+
+
+def test_without_a_transport_the_namespace_sid_is_the_key(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=1, per="transport")
+    limiter(received(make_event, sid="a"))
+
+    assert not passes(limiter, received(make_event, sid="a"))
+    assert passes(limiter, received(make_event, sid="b"))
+
+
+def test_by_default_one_address_gets_one_budget_whatever_its_transports(
+    clock: Clock, make_event: MakeEvent
+):
+    limiter = limiter_with(clock, events_per_second=1, burst=2)
+    count_passing(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"), 2)
+
+    assert not passes(limiter, received(make_event, transport="t2", remote_addr="10.0.0.1"))
+    assert passes(limiter, received(make_event, transport="t3", remote_addr="10.0.0.2"))
+
+
+def test_an_address_may_be_given_a_larger_budget_than_a_transport(
+    clock: Clock, make_event: MakeEvent
+):
+    limiter = limiter_with(clock, events_per_second=1, burst=2, address_burst=4)
+    count_passing(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"), 5)
+
+    assert (
+        count_passing(limiter, received(make_event, transport="t2", remote_addr="10.0.0.1"), 5) == 2
+    )
 
 
 def test_byte_limit_rejects_heavy_traffic(clock: Clock, make_event: MakeEvent):
@@ -158,12 +209,23 @@ def test_per_both_applies_the_connection_and_the_address_buckets(
     assert not passes(limiter, received(make_event, sid="fresh", remote_addr="10.0.0.1"))
 
 
-def test_connects_do_not_use_event_tokens(clock: Clock, make_event: MakeEvent):
-    limiter = limiter_with(clock, events_per_second=1, burst=1)
-    for _ in range(5):
-        limiter(received(make_event, kind=EventKind.CONNECT, sid="a", remote_addr="10.0.0.1"))
+def test_connects_cost_an_event(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=3)
+    connect = received(make_event, kind=EventKind.CONNECT, transport="t1", remote_addr="10.0.0.1")
 
-    assert passes(limiter, received(make_event, sid="a", remote_addr="10.0.0.1"))
+    assert count_passing(limiter, connect, 2) == 2
+    assert passes(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"))
+    assert not passes(limiter, received(make_event, transport="t1", remote_addr="10.0.0.1"))
+
+
+def test_connects_past_the_burst_are_refused(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=3)
+    connects = [
+        received(make_event, kind=EventKind.CONNECT, namespace=f"/games/{n}", transport="t1")
+        for n in range(5)
+    ]
+
+    assert [passes(limiter, connect) for connect in connects] == [True, True, True, False, False]
 
 
 def test_connect_rate_per_address_when_configured(clock: Clock, make_event: MakeEvent):
@@ -184,23 +246,16 @@ def test_disconnects_are_never_rejected(clock: Clock, make_event: MakeEvent):
     assert passes(limiter, received(make_event, kind=EventKind.DISCONNECT, sid="a"))
 
 
-def test_disconnect_forgets_the_connection(clock: Clock, make_event: MakeEvent):
-    limiter = limiter_with(clock, events_per_second=1, burst=1, disconnect_after=3)
-    count_passing(limiter, received(make_event, sid="a"), 3)
-
-    limiter(received(make_event, kind=EventKind.DISCONNECT, sid="a"))
-
-    assert limiter.tracked == 0
-
-
-def test_memory_does_not_grow_with_connection_churn(clock: Clock, make_event: MakeEvent):
-    limiter = limiter_with(clock, events_per_second=1, burst=2, disconnect_after=5)
+def test_memory_does_not_grow_with_transport_churn(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=2, disconnect_after=5, window=10)
     for n in range(5000):
-        sid = f"sid-{n}"
-        count_passing(limiter, received(make_event, sid=sid, remote_addr=f"10.0.{n % 256}.1"), 3)
-        limiter(received(make_event, kind=EventKind.DISCONNECT, sid=sid))
+        event = received(make_event, transport=f"t{n}", remote_addr=f"10.0.{n % 256}.1")
+        count_passing(limiter, event, 3)
 
-    assert limiter.tracked == 0
+    clock.advance(31)
+    limiter(received(make_event, transport="late", remote_addr="10.9.9.9"))
+
+    assert limiter.tracked == 2
 
 
 def test_address_buckets_expire_once_refilled(clock: Clock, make_event: MakeEvent):
@@ -222,6 +277,18 @@ def test_buckets_still_in_use_survive_the_sweep(clock: Clock, make_event: MakeEv
     clock.advance(31)
 
     assert not passes(limiter, received(make_event, remote_addr="10.0.0.1"))
+
+
+def test_sustained_abuse_across_namespaces_asks_for_a_disconnect(
+    clock: Clock, make_event: MakeEvent
+):
+    limiter = limiter_with(clock, events_per_second=1, burst=1, disconnect_after=3, window=10)
+    limiter(received(make_event, namespace="/a", sid="s1", transport="t1"))
+    count_passing(limiter, received(make_event, namespace="/b", sid="s2", transport="t1"), 2)
+
+    with pytest.raises(Reject) as rejected:
+        limiter(received(make_event, namespace="/c", sid="s3", transport="t1"))
+    assert rejected.value.disconnect is True
 
 
 def test_sustained_abuse_asks_for_a_disconnect(clock: Clock, make_event: MakeEvent):
@@ -272,22 +339,11 @@ def test_init_app_guards_every_event(sockevents: FakeSockEvents):
     assert sockevents.guards == [("*", "*", limiter)]
 
 
-def test_init_app_listens_to_disconnects_to_forget_connections(sockevents: FakeSockEvents):
+def test_init_app_on_one_event_also_guards_connects(sockevents: FakeSockEvents):
     limiter = RateLimiter()
-    limiter.init_app(sockevents, namespace="/chat")
+    limiter.init_app(sockevents, "chat", namespace="/chat")
 
-    assert [(event, namespace) for event, namespace, _ in sockevents.listeners] == [
-        ("disconnect", "/chat")
-    ]
-
-
-def test_forget_drops_a_disconnected_connection(clock: Clock, make_event: MakeEvent):
-    limiter = limiter_with(clock, events_per_second=1, burst=1, disconnect_after=3)
-    count_passing(limiter, received(make_event, sid="a"), 3)
-
-    limiter.forget(make_event(kind=EventKind.DISCONNECT, sid="a"))
-
-    assert limiter.tracked == 0
+    assert sockevents.guards == [("chat", "/chat", limiter), ("connect", "/chat", limiter)]
 
 
 def test_on_the_bus_a_limited_event_is_rejected_and_never_handled(

@@ -76,7 +76,7 @@ def test_a_session_is_audited_in_arrival_order_with_every_outcome(audited, clien
         ("connect", "connect", "handled", None),
         ("event", "x", "handled", None),
         ("event", "nobody listens", "unhandled", None),
-        ("event", "boom", "failed", "ValueError: boom"),
+        ("event", "boom", "failed", "ValueError"),
         ("event", "secret", "rejected", "no secrets"),
         ("disconnect", "disconnect", "unhandled", None),
     ]

@@ -39,13 +39,15 @@ class Live:
 
 @pytest.fixture
 def live(serve: Callable[[Flask], LiveServer]) -> Live:
-    """An ``echo`` app limited to a burst of 5 events, refilled so slowly it never matters."""
+    """An ``echo`` app limited to a connect and 5 events per transport, refilled so slowly
+    it never matters (every client here shares 127.0.0.1, so the address is not limited)."""
     app = Flask(__name__)
     sockevents = SockEvents(app)
     RateLimiter(
         sockevents,
         events_per_second=0.001,
-        burst=BURST,
+        burst=BURST + 1,
+        per="transport",
         disconnect_after=DISCONNECT_AFTER,
         window=3600,
     )

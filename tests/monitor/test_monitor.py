@@ -178,6 +178,68 @@ def test_the_default_check_refuses_a_namespace_connect_from_another_address(
     assert not client.is_connected(NAMESPACE)
 
 
+PROXIED = [
+    {"X-Forwarded-For": "203.0.113.9"},
+    {"Forwarded": "for=203.0.113.9;proto=https"},
+    {"X-Real-IP": "203.0.113.9"},
+    {"X-Forwarded-Proto": "https"},
+]
+
+
+@pytest.mark.parametrize("headers", PROXIED)
+def test_the_default_check_refuses_the_page_relayed_by_a_proxy_on_the_loopback(
+    headers: dict[str, str],
+) -> None:
+    http = make_app().test_client()
+
+    response = http.get("/sockevents/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+
+    assert response.status_code == 403
+
+
+def test_the_default_check_refuses_the_static_files_relayed_by_a_proxy() -> None:
+    http = make_app().test_client()
+
+    response = http.get("/sockevents/static/monitor.js", headers=PROXIED[0])
+
+    assert response.status_code == 403
+
+
+def test_the_default_check_refuses_a_relayed_request_even_in_debug_mode() -> None:
+    app = make_app()
+    app.debug = True
+
+    assert app.test_client().get("/sockevents/", headers=PROXIED[0]).status_code == 403
+
+
+@pytest.mark.parametrize("headers", PROXIED)
+def test_the_default_check_refuses_a_namespace_connect_relayed_by_a_proxy(
+    clients: list[SocketIOTestClient], headers: dict[str, str]
+) -> None:
+    app = make_app()
+    http = app.test_client()  # from 127.0.0.1
+
+    client = connect(app, clients, namespace=NAMESPACE, flask_test_client=http, headers=headers)
+
+    assert not client.is_connected(NAMESPACE)
+
+
+def test_behind_proxyfix_an_explicit_check_sees_the_client_address(
+    clients: list[SocketIOTestClient],
+) -> None:
+    from flask import request
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app = make_app(check=lambda: request.remote_addr == "198.51.100.7")
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    http = app.test_client()
+
+    admin = http.get("/sockevents/", headers={"X-Forwarded-For": "198.51.100.7"})
+    other = http.get("/sockevents/", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert (admin.status_code, other.status_code) == (200, 403)
+
+
 def test_init_app_attaches_a_monitor_created_without_the_extension() -> None:
     app = Flask(__name__)
     sockevents = SockEvents(app)

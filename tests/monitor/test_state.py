@@ -281,3 +281,55 @@ def test_an_event_before_dispatch_is_ignored(state: MonitorState) -> None:
     state(Event(EventKind.EVENT, "/", "chat", "a"))
 
     assert state.snapshot()["total"] == 0
+
+
+# -- what the page may show of a failure and of a payload ------------------------------
+
+
+def failed_login(error_text_in_reason: bool = False) -> Event:
+    error = ValueError("bad password 'hunter2'")
+    reason = f"ValueError: {error}" if error_text_in_reason else "ValueError"
+    event = Event(EventKind.EVENT, "/", "login", "sid-1", ({"password": "hunter2"},), size=40)
+    return event.finished(Outcome.FAILED, reason=reason, error=error)
+
+
+def test_a_failure_shows_its_exception_class_but_not_its_text_by_default() -> None:
+    state = MonitorState()
+    state(failed_login(error_text_in_reason=True))  # even when the bus publishes the text
+
+    snapshot = state.snapshot()
+    assert snapshot["failures"]["latest"][0]["reason"] == "ValueError"
+    assert snapshot["failures"]["by_reason"] == [["ValueError", 1]]
+    assert "hunter2" not in repr(snapshot)
+
+
+def test_with_error_text_a_failure_shows_its_exception_text() -> None:
+    state = MonitorState(error_text=True)
+    state(failed_login())
+
+    assert state.snapshot()["failures"]["latest"][0]["reason"] == (
+        "ValueError: bad password 'hunter2'"
+    )
+
+
+def test_payloads_are_not_shown_by_default() -> None:
+    state = MonitorState()
+    state(failed_login())
+
+    assert "args" not in state.snapshot()["events"][0]
+
+
+def test_with_payloads_the_arguments_are_shown_redacted() -> None:
+    state = MonitorState(payloads=True)
+    event = Event(EventKind.EVENT, "/", "login", "s", ({"user": "ann", "token": "t0k"},), size=50)
+    state(event.finished(Outcome.HANDLED))
+
+    assert state.snapshot()["events"][0]["args"] == '[{"user": "ann", "token": "[redacted]"}]'
+
+
+def test_with_payloads_a_large_body_is_shown_by_its_size_only() -> None:
+    state = MonitorState(payloads=True)
+    event = Event(EventKind.EVENT, "/", "upload", "s", ("x" * 100_000,), size=100_012)
+    state(event.finished(Outcome.HANDLED))
+
+    assert state.snapshot()["events"][0]["args"] == "[100012 bytes]"

@@ -185,7 +185,9 @@
     tr.appendChild(el("td", "time num", clock(row.at)));
     tr.appendChild(el("td", "kind kind-" + row.kind, row.kind));
     if (withNamespace) tr.appendChild(el("td", "ns", row.namespace));
-    tr.appendChild(el("td", "name", row.name));
+    var name = el("td", "name", row.name);
+    if (row.args !== undefined) name.title = row.args;
+    tr.appendChild(name);
     if (withNamespace) tr.appendChild(el("td", "sid num", row.sid || "–"));
     var outcome = el("td", "outcome");
     outcome.appendChild(el("span", "pill pill-" + row.outcome, row.outcome));
