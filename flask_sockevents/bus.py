@@ -220,6 +220,9 @@ class Bus:
         around = self.around
         if not around:
             return self._publish(event, rejection)
+        if len(around) == 1:
+            with around[0](event):
+                return self._publish(event, rejection)
         with ExitStack() as hooks:
             for hook in around:
                 hooks.enter_context(hook(event))
