@@ -193,9 +193,7 @@ def _argv(options: dict[str, Any]) -> list[str]:
 
 @sockevents_cli.command("asyncapi")
 @click.option("--title", default=None, help="The document's title (default: the app's).")
-@click.option(
-    "--api-version", default=None, help="The version of the app's API (default: 1.0.0)."
-)
+@click.option("--api-version", default=None, help="The version of the app's API (default: 1.0.0).")
 @click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
 def asyncapi_command(title: str | None, api_version: str | None, indent: int) -> None:
     """Print the AsyncAPI 3.0 document of the app's routes, as JSON.

@@ -249,9 +249,7 @@ class Router:
         A second declaration of the same pair replaces the first. Declaring
         adds no route: it does not make a namespace acceptable.
         """
-        declared = DeclaredEmit(
-            Route(event, namespace), schema, ack_schema, description
-        )
+        declared = DeclaredEmit(Route(event, namespace), schema, ack_schema, description)
         self.emits[(event, namespace)] = declared
         return declared
 

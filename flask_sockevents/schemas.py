@@ -176,9 +176,7 @@ class _JSONSchema(PayloadSchema):
         title = schema.get("title")
         super().__init__(source, title if isinstance(title, str) else None)
         self._schema = schema
-        self._validator = validator_class(
-            schema, format_checker=validator_class.FORMAT_CHECKER
-        )
+        self._validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
 
     def parse(self, value: Any) -> Any:
         # iter_errors is lazy: only the errors reported are ever computed.
