@@ -391,14 +391,14 @@ class AsyncAPI:
     def json_view(self) -> Any:
         """The Flask view answering with the document as JSON."""
         self._require_access()
-        return current_app.json.response(self.document(self._this_server()))
+        return current_app.json.response(self.document(self.request_server()))
 
     def html_view(self) -> str:
         """The Flask view answering with the document as an HTML page."""
         self._require_access()
         return render_template_string(
             _PAGE,
-            document=self.document(self._this_server()),
+            document=self.document(self.request_server()),
             json_url=request.script_root + self.path if self.path else None,
         )
 
@@ -415,7 +415,8 @@ class AsyncAPI:
         if not check():
             abort(403)
 
-    def _this_server(self) -> dict[str, Any]:
+    def request_server(self) -> dict[str, Any]:
+        """The AsyncAPI ``servers`` entry of the server the current request reached."""
         path = str(self.sockevents.path or "socket.io").strip("/")
         return {
             "default": {
