@@ -100,7 +100,8 @@ class Bus:
     ``around`` is a list of hooks ``hook(event)`` returning a context manager
     that :meth:`publish` enters before anything else and leaves once the
     event is finished and every subscriber has seen it (in list order, the
-    first outermost). Tracing makes its span current this way.
+    first outermost). Tracing makes its span current this way. A hook must
+    not raise: an exception from it propagates out of :meth:`publish`.
     """
 
     def __init__(

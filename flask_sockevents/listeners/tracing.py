@@ -252,8 +252,17 @@ class _Scope:
     def __init__(self, tracing: Tracing, event: Event) -> None:
         self.tracing = tracing
         self.event = event
+        self.span: Any = None
 
     def __enter__(self) -> Any:
+        try:
+            return self._start()
+        except Exception:  # tracing never stops an event
+            _log.exception("Tracing could not start the span of %r", self.event)
+            self.span = None
+            return None
+
+    def _start(self) -> Any:
         tracing = self.tracing
         event = self.event
         parent = tracing._parent(event)
@@ -274,12 +283,17 @@ class _Scope:
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         tracing = self.tracing
         span = self.span
-        tracing._active.reset(self.active_token)
-        tracing._context.detach(self.token)
-        if error is not None and span.is_recording():
-            span.record_exception(error)
-            span.set_status(tracing._status(tracing._error, f"{type(error).__name__}"))
-        span.end()
+        if span is None:
+            return
+        try:
+            tracing._active.reset(self.active_token)
+            tracing._context.detach(self.token)
+            if error is not None and span.is_recording():
+                span.record_exception(error)
+                span.set_status(tracing._status(tracing._error, type(error).__name__))
+            span.end()
+        except Exception:
+            _log.exception("Tracing could not end the span of %r", self.event)
 
 
 def _package_version() -> str | None:
