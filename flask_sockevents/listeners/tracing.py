@@ -253,6 +253,7 @@ class _Scope:
         self.tracing = tracing
         self.event = event
         self.span: Any = None
+        self.token: Any = None
 
     def __enter__(self) -> Any:
         try:
@@ -273,9 +274,13 @@ class _Scope:
             kind=tracing._server,
             start_time=time.time_ns() - int(waited * 1e9),
         )
-        if span.is_recording():  # with the no-op provider, skip building them
-            span.set_attributes(tracing._attributes(event, "process"))
         self.span = span
+        if not span.get_span_context().is_valid:
+            # The no-op provider without a parent: nothing to record or propagate.
+            self.token = None
+            return span
+        if span.is_recording():
+            span.set_attributes(tracing._attributes(event, "process"))
         self.token = tracing._context.attach(tracing._trace.set_span_in_context(span, parent))
         self.active_token = tracing._active.set(span)
         return span
@@ -286,8 +291,9 @@ class _Scope:
         if span is None:
             return
         try:
-            tracing._active.reset(self.active_token)
-            tracing._context.detach(self.token)
+            if self.token is not None:
+                tracing._active.reset(self.active_token)
+                tracing._context.detach(self.token)
             if error is not None and span.is_recording():
                 span.record_exception(error)
                 span.set_status(tracing._status(tracing._error, type(error).__name__))
