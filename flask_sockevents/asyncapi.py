@@ -274,7 +274,10 @@ class _Builder:
 
         Two declarations of the same model or of equal JSON Schemas share one key.
         """
-        content = schema.json_schema()
+        try:
+            content = schema.json_schema()
+        except Exception:  # a type pydantic validates but cannot describe
+            content = {"description": f"{schema!r}: not expressible as JSON Schema"}
         identity = json.dumps(content, sort_keys=True, default=repr)
         known = self._schema_keys.get(identity)
         if known is not None:

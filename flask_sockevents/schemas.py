@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import types
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -214,7 +215,7 @@ def payload_schema(spec: Any) -> PayloadSchema:
         return spec
     if isinstance(spec, Mapping):
         return _JSONSchema(spec)
-    if isinstance(spec, type) or hasattr(spec, "__origin__") or hasattr(spec, "__metadata__"):
+    if isinstance(spec, (type, types.UnionType)) or hasattr(spec, "__origin__"):
         return _PydanticSchema(spec)
     raise TypeError(
         f"a payload schema is a pydantic model (or another type pydantic validates) "
