@@ -399,10 +399,12 @@ class AsyncAPI:
     def html_view(self) -> str:
         """The Flask view answering with the document as an HTML page."""
         self._require_access()
+        monitor = current_app.extensions.get("sockevents_monitor")
         return render_template_string(
             _PAGE,
             document=self.document(self.request_server()),
             json_url=request.script_root + self.path if self.path else None,
+            monitor_url=f"{request.script_root}{monitor.url_prefix}/" if monitor else None,
         )
 
     def _require_access(self) -> None:
@@ -456,7 +458,8 @@ pre { background: #161b22; padding: .6rem; border-radius: 4px; overflow: auto; f
   <h1>{{ document.info.title }} <span class="muted">{{ document.info.version }}</span></h1>
   <div class="muted">{{ document.info.description }}</div>
   <div class="muted">AsyncAPI {{ document.asyncapi }}
-  {%- if json_url %} · <a href="{{ json_url }}">the document as JSON</a>{% endif %}</div>
+  {%- if json_url %} · <a href="{{ json_url }}">the document as JSON</a>{% endif %}
+  {%- if monitor_url %} · <a href="{{ monitor_url }}">the live monitor</a>{% endif %}</div>
 </header>
 <main>
 {% for key, channel in document.channels.items() %}

@@ -178,6 +178,15 @@ def test_a_remote_request_is_refused_by_default(path: str) -> None:
     assert http.get(path, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
 
 
+def test_the_page_links_to_the_json_document_and_to_the_monitor() -> None:
+    app, sockevents = make()
+    Monitor(sockevents)
+    AsyncAPI(sockevents)
+    page = app.test_client().get("/sockevents/asyncapi")
+    assert b'href="/sockevents/asyncapi.json"' in page.data
+    assert b'href="/sockevents/"' in page.data
+
+
 def test_the_monitors_access_check_guards_the_document() -> None:
     app, sockevents = make()
     Monitor(sockevents, check=lambda: False)
