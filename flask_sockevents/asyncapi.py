@@ -308,6 +308,17 @@ def _relocated(schema: Any, base: str) -> Any:
     return schema
 
 
+def _resolve(document: dict[str, Any], reference: dict[str, str]) -> Any:
+    """What a local ``{"$ref": "#/..."}`` of ``document`` points to, following chains."""
+    found: Any = reference
+    while isinstance(found, dict) and isinstance(found.get("$ref"), str):
+        found = document
+        for part in reference["$ref"].removeprefix("#/").split("/"):
+            found = found[part]
+        reference = found
+    return found
+
+
 def _key(text: str) -> str:
     """A component key (``[A-Za-z0-9_.-]+``) for ``text``: other runs become ``_``."""
     return _KEY.sub("_", text.replace(WILDCARD, "any")).strip("_")
@@ -400,9 +411,11 @@ class AsyncAPI:
         """The Flask view answering with the document as an HTML page."""
         self._require_access()
         monitor = current_app.extensions.get("sockevents_monitor")
+        document = self.document(self.request_server())
         return render_template_string(
             _PAGE,
-            document=self.document(self.request_server()),
+            document=document,
+            resolve=lambda reference: _resolve(document, reference),
             json_url=request.script_root + self.path if self.path else None,
             monitor_url=f"{request.script_root}{monitor.url_prefix}/" if monitor else None,
         )
@@ -450,6 +463,7 @@ a { color: #4f9dff; } code { color: #f0c674; } .muted { color: #8b949e; }
 .op { border: 1px solid #2a323c; border-radius: 6px; padding: .5rem .8rem; margin: .5rem 0; }
 .action { display: inline-block; min-width: 4.5rem; font-weight: 600; }
 .receive { color: #7ee787; } .send { color: #d2a8ff; }
+summary { cursor: pointer; margin: .5rem 0 .2rem; font-weight: 600; }
 pre { background: #161b22; padding: .6rem; border-radius: 4px; overflow: auto; font-size: 12px; }
 </style>
 </head>
@@ -468,7 +482,7 @@ pre { background: #161b22; padding: .6rem; border-radius: 4px; overflow: auto; f
   {% for op_key, op in document.operations.items()
         if op.channel["$ref"] == "#/channels/" ~ key %}
     {% for ref in op.messages %}
-      {% set message = channel.messages[ref["$ref"].rsplit("/", 1)[1]] %}
+      {% set message = resolve(ref) %}
       <div class="op">
         <span class="action {{ op.action }}">
           {{- "client →" if op.action == "receive" else "→ client" -}}
@@ -477,16 +491,18 @@ pre { background: #161b22; padding: .6rem; border-radius: 4px; overflow: auto; f
         {% if op.summary %}<span class="muted"> — {{ op.summary }}</span>{% endif %}
         {% if message.description %}<div class="muted">{{ message.description }}</div>{% endif %}
         {% if message.payload %}
-          {% set schema_key = message.payload["$ref"].rsplit("/", 1)[1] %}
-          <h3>payload <code>{{ schema_key }}</code></h3>
-          <pre>{{ document.components.schemas[schema_key] | tojson(indent=2) }}</pre>
+          <h3>payload <code>{{ message.payload["$ref"].rsplit("/", 1)[1] }}</code></h3>
+          <pre>{{ resolve(message.payload) | tojson(indent=2) }}</pre>
         {% else %}<div class="muted">payload: not declared</div>{% endif %}
-        {% if op.reply %}
-          <h3>acknowledgement</h3>
-          {% for reply in op.reply.messages %}
-            <div><code>{{ reply["$ref"].rsplit("/", 1)[1] }}</code></div>
-          {% endfor %}
-        {% endif %}
+        {% for reply_ref in (op.reply or {}).get("messages", []) %}
+          {% set reply = resolve(reply_ref) %}
+          <details>
+            <summary>acknowledgement <code>{{ reply.name }}</code>
+              {%- if reply.summary %} <span class="muted">— {{ reply.summary }}</span>{% endif %}
+            </summary>
+            <pre>{{ resolve(reply.payload) | tojson(indent=2) }}</pre>
+          </details>
+        {% endfor %}
       </div>
     {% endfor %}
   {% endfor %}
