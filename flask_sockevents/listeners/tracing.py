@@ -169,7 +169,9 @@ class Tracing:
 
     def _finish(self, event: Event) -> None:
         kind = event.kind
-        if kind is EventKind.DISCONNECT or (kind is EventKind.CONNECT and not accepted(event)):
+        if kind is EventKind.CONNECT and accepted(event):
+            self._keep_auth_parent(event)
+        elif kind is EventKind.DISCONNECT:
             _forget_parent(event.namespace)
         span = self._active.get()
         if span is None or not span.is_recording():
@@ -197,13 +199,9 @@ class Tracing:
         kept: dict[str, Any] = environ.setdefault(_ENVIRON_KEY, {})
         namespace = event.namespace
         if event.kind is EventKind.CONNECT:
-            auth = event.args[0] if event.args else None
-            carrier = _carrier(auth) if isinstance(auth, dict) else {}
+            carrier = _auth_carrier(event)
             if "traceparent" in carrier:
-                parent = self._propagate.extract(carrier)
-                if len(kept) < _MAX_NAMESPACES_KEPT:
-                    kept[namespace] = parent
-                return parent
+                return self._propagate.extract(carrier)
         elif namespace in kept:
             return kept[namespace]
         if _HANDSHAKE not in kept:
@@ -212,6 +210,16 @@ class Tracing:
                 self._propagate.extract(carrier) if "traceparent" in carrier else None
             )
         return kept[_HANDSHAKE]
+
+    def _keep_auth_parent(self, event: Event) -> None:
+        """Keep the trace context of an accepted connect's ``auth`` for its namespace's events."""
+        carrier = _auth_carrier(event)
+        environ = _environ()
+        if "traceparent" not in carrier or environ is None:
+            return
+        kept: dict[str, Any] = environ.setdefault(_ENVIRON_KEY, {})
+        if event.namespace in kept or len(kept) < _MAX_NAMESPACES_KEPT:
+            kept[event.namespace] = self._propagate.extract(carrier)
 
     def _attributes(self, event: Event, operation: str) -> dict[str, Any]:
         attributes: dict[str, Any] = {
@@ -320,6 +328,12 @@ def _forget_parent(namespace: str) -> None:
         kept = environ.get(_ENVIRON_KEY)
         if kept is not None:
             kept.pop(namespace, None)
+
+
+def _auth_carrier(event: Event) -> dict[str, str]:
+    """The trace context in a connect's ``auth``, if it is a dict holding one."""
+    auth = event.args[0] if event.args else None
+    return _carrier(auth) if isinstance(auth, dict) else {}
 
 
 def _carrier(fields: dict[Any, Any]) -> dict[str, str]:

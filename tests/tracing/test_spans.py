@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import socketio
+import websocket
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
@@ -312,3 +313,24 @@ def test_an_emit_outside_any_event_is_a_root_producer_span(
         assert span.kind is SpanKind.PRODUCER
         assert span.parent is None
     assert (gossip.attributes or {})["sockevents.event"] == "gossip"
+
+
+def test_a_refused_second_connect_keeps_the_trace_of_the_first_for_later_events(
+    live: Callable[[], LiveServer], spans: Spans, chat: None
+) -> None:
+    other = f"00-{'1' * 32}-{'2' * 16}-01"
+    url = live().url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, timeout=TIMEOUT)
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send("40" + json.dumps({"traceparent": TRACEPARENT}))
+        assert ws.recv().startswith('40{"sid":')
+        ws.send("40" + json.dumps({"traceparent": other}))  # refused: already connected
+        ws.send('421["chat","hi"]')
+        assert ws.recv() == '431["HI"]'
+    finally:
+        ws.close()
+    connects = spans.wait_for("connect", count=2)
+    assert sorted(parent_id(s) or 0 for s in connects) == [PARENT_ID, 0x2222222222222222]
+    (span,) = spans.wait_for("/ chat")
+    assert_continues_the_client_trace(span)
