@@ -140,8 +140,7 @@ class Tracing:
         router = self.router
         handler = None if router is None else router.resolve(event.namespace, event.name).handler
         if handler is not None:
-            route = handler.route
-            return f"{route.namespace} {route.event}"
+            return handler.route.name  # the route signal's name: "<namespace> <event>"
         if event.kind is EventKind.CONNECT or event.kind is EventKind.DISCONNECT:
             return event.kind.value
         return UNROUTED
