@@ -283,8 +283,11 @@ class _Scope:
         )
         self.span = span
         if not span.get_span_context().is_valid:
-            # The no-op provider without a parent: nothing to record or propagate.
-            self.token = None
+            # The no-op provider: nothing to record, but a client's trace is
+            # still made current, so instrumented calls the handler makes carry it on.
+            if parent is not None:
+                self.token = tracing._context.attach(parent)
+                self.active_token = tracing._active.set(None)
             return span
         if span.is_recording():
             span.set_attributes(tracing._attributes(event, "process"))
