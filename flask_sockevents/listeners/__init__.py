@@ -1,7 +1,8 @@
 """Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging, tracing.
 
 Each plugs in with one line (``AuditLog(path, sockevents)``,
-``Metrics(sockevents)``, ``LoggingListener(sockevents)``), sees every
+``Metrics(sockevents)``, ``LoggingListener(sockevents)``,
+``Tracing(sockevents)``), sees every
 connect, event and disconnect, handled or not, and never raises into
 dispatch.
 """
