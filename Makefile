@@ -14,7 +14,7 @@ PORT   ?= 5000
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
+	$(PIP) install --quiet -e '.[test,metrics,redis,orjson,otel,schemas]'
 	touch $@
 
 # The same package at the lowest versions setup.cfg declares, in a virtualenv
@@ -23,7 +23,7 @@ LOWEST := .venv-lowest
 $(LOWEST)/.installed: setup.cfg pyproject.toml constraints/lowest.txt
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/pip install --quiet --upgrade pip
-	$(LOWEST)/bin/pip install --quiet -c constraints/lowest.txt -e '.[test,metrics,redis,orjson]'
+	$(LOWEST)/bin/pip install --quiet -c constraints/lowest.txt -e '.[test,metrics,redis,orjson,otel,schemas]'
 	touch $@
 
 # Debian packages the integration tests use: headless Chromium and its driver,
@@ -45,7 +45,13 @@ tests/admin_ui/node_modules/.installed: tests/admin_ui/package.json
 	cd tests/admin_ui && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-node-deps: examples/chat/node_modules/.installed tests/admin_ui/node_modules/.installed
+# The official AsyncAPI parser, which checks the documents the routes generate.
+tests/asyncapi/node_modules/.installed: tests/asyncapi/package.json
+	cd tests/asyncapi && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: examples/chat/node_modules/.installed tests/admin_ui/node_modules/.installed \
+	tests/asyncapi/node_modules/.installed
 
 run: $(VENV)/.installed node-deps
 	$(PY) -m flask_sockevents examples/chat/app.py --host $(HOST) --port $(PORT)
@@ -86,4 +92,5 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules \
+		tests/asyncapi/node_modules .pytest_cache .mypy_cache .ruff_cache

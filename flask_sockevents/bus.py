@@ -6,13 +6,20 @@
 2. a client event with a reserved or malformed name is rejected;
 3. the guards run in registration order (not for disconnects); the first that
    returns ``False`` or raises :class:`Reject` rejects the event;
-4. the handler runs; its return value is the ack. If it raises, the error
+4. when the handler's route declares a payload schema, the payload is
+   validated (:mod:`.schemas`): an invalid one is rejected with reason
+   ``"invalid payload"``, a valid one reaches the handler parsed;
+5. the handler runs; its return value is the ack. If it raises, the error
    handlers answer (``on_error(namespace)``, then ``on_error_default``, then a
    class-based namespace's ``error``);
-5. the listeners run with the finished event, each isolated from the others;
-6. the outcome's signal is sent (``event_handled``, ``event_unhandled``,
+6. the listeners run with the finished event, each isolated from the others;
+7. the outcome's signal is sent (``event_handled``, ``event_unhandled``,
    ``event_rejected`` or ``event_failed``), then ``client_connected`` or
    ``client_disconnected`` for the lifecycle.
+
+The hooks of :attr:`Bus.around` (tracing, for one) are entered before step 1
+and left after step 7, so whatever they make current is current for every
+subscriber of the event.
 
 The bus knows nothing of Flask or the network: the extension pushes the
 Flask context around :meth:`Bus.publish` and sends the answer it returns.
@@ -23,13 +30,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any, TypeVar
 
 from socketio.exceptions import ConnectionRefusedError as SocketIOConnectionRefused
 
 from . import signals
 from .event import Event, EventKind, Outcome
-from .exceptions import Reject
+from .exceptions import Reject, event_error
 from .router import HandlerCall, Kind, Resolution, Router
 
 __all__ = [
@@ -43,6 +51,8 @@ logger = logging.getLogger("flask_sockevents")
 
 F = TypeVar("F", bound=Callable[..., Any])
 ErrorHandler = Callable[[BaseException], Any]
+#: ``hook(event)``: a context manager entered around the whole path of ``event``.
+AroundHook = Callable[[Event], AbstractContextManager[Any]]
 
 RESERVED_EVENT_NAMES = frozenset({"connect", "disconnect", "connect_error", "error"})
 DEFAULT_MAX_EVENT_NAME_LENGTH = 256
@@ -94,6 +104,12 @@ class Bus:
     tallies rejections by reason (at most 100 distinct reasons, the rest under
     ``"other"``); ``listener_errors`` counts listeners and signal receivers
     that raised.
+
+    ``around`` is a list of hooks ``hook(event)`` returning a context manager
+    that :meth:`publish` enters before anything else and leaves once the
+    event is finished and every subscriber has seen it (in list order, the
+    first outermost). Tracing makes its span current this way. A hook must
+    not raise: an exception from it propagates out of :meth:`publish`.
     """
 
     def __init__(
@@ -112,6 +128,7 @@ class Bus:
         self.counts: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self.listener_errors = 0
+        self.around: list[AroundHook] = []
 
     @property
     def sender(self) -> Any:
@@ -124,17 +141,47 @@ class Bus:
 
     # -- subscribing -------------------------------------------------------
 
-    def on(self, event: str, namespace: str = "/", handler: F | None = None) -> Any:
+    def on(
+        self,
+        event: str,
+        namespace: str = "/",
+        handler: F | None = None,
+        *,
+        schema: Any = None,
+        ack: Any = None,
+    ) -> Any:
         """Register the handler of ``event`` in ``namespace`` (decorator if ``handler`` is omitted).
 
         The handler is called with the event's arguments (with the concrete
         event name first when ``event`` is a pattern); ``connect`` handlers get
         ``auth`` and ``disconnect`` handlers get ``reason`` if they take an
         argument. Its return value is the acknowledgement.
+
+        :param schema: the payload's contract, checked before the handler
+            runs: a pydantic model (or any type pydantic validates) or a JSON
+            Schema ``dict``; see :func:`~flask_sockevents.schemas.payload_schema`.
+            The handler gets the parsed payload.
+        :param ack: the acknowledgement's contract, for the AsyncAPI document
+            (not enforced).
+        :raises TypeError: for a schema on ``disconnect``, or one that is
+            neither a type nor a ``dict``.
         """
         if handler is None:
-            return lambda fn: self.on(event, namespace, fn)
-        self.router.add_handler(event, namespace, handler)
+            return lambda fn: self.on(event, namespace, fn, schema=schema, ack=ack)
+        if schema is None and ack is None:
+            self.router.add_handler(event, namespace, handler)
+            return handler
+        from .schemas import payload_schema
+
+        if schema is not None and event == "disconnect":
+            raise TypeError("a disconnect carries no payload: it cannot have a schema")
+        self.router.add_handler(
+            event,
+            namespace,
+            handler,
+            schema=None if schema is None else payload_schema(schema),
+            ack_schema=None if ack is None else payload_schema(ack),
+        )
         return handler
 
     def listen(self, event: str = "*", namespace: str = "/", listener: F | None = None) -> Any:
@@ -181,6 +228,18 @@ class Bus:
             without reaching guards or handler, but listeners still see it.
         :return: the event with its outcome, reason, duration and ack.
         """
+        around = self.around
+        if not around:
+            return self._publish(event, rejection)
+        if len(around) == 1:
+            with around[0](event):
+                return self._publish(event, rejection)
+        with ExitStack() as hooks:
+            for hook in around:
+                hooks.enter_context(hook(event))
+            return self._publish(event, rejection)
+
+    def _publish(self, event: Event, rejection: str | None) -> Event:
         self.counts["received"] += 1
         sender = self.router.sender
         if signals.event_received.receivers:
@@ -211,8 +270,14 @@ class Bus:
         handler = resolution.handler
         if handler is None:
             return event.finished(Outcome.UNHANDLED)
+        args = event.args
+        if handler.schema is not None:
+            try:
+                args = handler.schema.parse_args(args)
+            except Reject as exc:
+                return self._rejected(event, exc.reason, exc)
         try:
-            ack = handler.fn(*_handler_args(event, handler))
+            ack = handler.fn(*_handler_args(event, handler, args))
         except Reject as exc:
             return self._rejected(event, exc.reason, exc)
         except (SocketIOConnectionRefused, ConnectionRefusedError) as exc:
@@ -237,6 +302,8 @@ class Bus:
     ) -> Event:
         if payload is None and event.kind is EventKind.CONNECT:
             payload = error.error_args if isinstance(error, Reject) else {"message": reason}
+        elif event.kind is EventKind.EVENT:
+            payload = error.event_error if isinstance(error, Reject) else event_error(reason)
         rejections = self.rejections
         if reason not in rejections and len(rejections) >= _MAX_DISTINCT_REASONS:
             rejections["other"] += 1
@@ -290,11 +357,11 @@ def failure_reason(error: BaseException, with_text: bool = False) -> str:
     return f"{name}: {error}" if with_text else name
 
 
-def _handler_args(event: Event, handler: HandlerCall) -> tuple[Any, ...]:
+def _handler_args(event: Event, handler: HandlerCall, args: tuple[Any, ...]) -> tuple[Any, ...]:
     if event.kind is EventKind.EVENT:
-        return (event.name, *event.args) if handler.prepend_name else event.args
+        return (event.name, *args) if handler.prepend_name else args
     capacity = handler.capacity
-    return event.args if capacity is None else event.args[:capacity]
+    return args if capacity is None else args[:capacity]
 
 
 def accepted(event: Event) -> bool:

@@ -230,3 +230,35 @@ def _argv(options: dict[str, Any]) -> list[str]:
         if options[name] is not None:
             argv += ["--" + name.replace("_", "-"), str(options[name])]
     return argv
+
+
+@sockevents_cli.command("asyncapi")
+@click.option("--title", default=None, help="The document's title (default: the app's).")
+@click.option("--api-version", default=None, help="The version of the app's API (default: 1.0.0).")
+@click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
+def asyncapi_command(title: str | None, api_version: str | None, indent: int) -> None:
+    """Print the AsyncAPI 3.0 document of the app's routes, as JSON.
+
+    Uses the options of the app's AsyncAPI view when it has one
+    (flask_sockevents.asyncapi.AsyncAPI); --title and --api-version override
+    them. Example: flask --app app sockevents asyncapi > spec.json
+    """
+    import json
+
+    from flask import current_app
+
+    from .asyncapi import asyncapi_document
+
+    sockevents = current_app.extensions.get("sockevents")
+    if sockevents is None:
+        raise click.UsageError(
+            f"the app {current_app.import_name!r} has no SockEvents: create one with "
+            "SockEvents(app) (or call sockevents.init_app(app)) in the app or its factory"
+        )
+    served = current_app.extensions.get("sockevents_asyncapi")
+    options: dict[str, Any] = dict(served.options) if served is not None else {}
+    if title is not None:
+        options["title"] = title
+    if api_version is not None:
+        options["version"] = api_version
+    click.echo(json.dumps(asyncapi_document(sockevents, **options), indent=indent))

@@ -97,8 +97,11 @@ class Event(_EventFields):
     :param reason: why the event was rejected or failed.
     :param duration: seconds from receipt to the end of dispatch: the wait in
         the connection's queue, guards, handler and error handlers.
-    :param ack: the acknowledgement value (the handler's return value), or for
-        a refused connect the connect-error payload sent to the client.
+    :param ack: the acknowledgement value (the handler's return value); for
+        a refused connect, the connect-error payload sent to the client; for a
+        rejected event, the error answer sent if the client asked for an ack
+        (``{"error": "rejected", "reason": ...}``, see
+        :attr:`~flask_sockevents.Reject.event_error`).
     :param replied: whether a handler or error handler produced ``ack``.
     :param error: the exception a handler raised, for ``FAILED`` events.
 

@@ -21,9 +21,11 @@ class Reject(SockEventsError):
     Raise it from a guard (or a handler) to stop the event before, or instead
     of, its handler. For a connect, the client receives the protocol's connect
     error with ``{"message": reason}``, plus ``"data"`` when ``data`` is given.
+    For an event, a client that asked for an acknowledgement receives
+    :attr:`event_error` instead.
 
     :param reason: a short text saying why, e.g. ``"rate limited"``.
-    :param data: optional JSON-serialisable details for a refused connect.
+    :param data: optional JSON-serialisable details, for the client.
     :param disconnect: also close the client's transport (its whole
         Engine.IO session, every namespace it opened) once the rejection is
         published, for sustained abuse: the client cannot simply CONNECT
@@ -52,6 +54,25 @@ class Reject(SockEventsError):
         if self.data is not None:
             payload["data"] = self.data
         return payload
+
+    @property
+    def event_error(self) -> dict[str, Any]:
+        """The acknowledgement a rejected event's client gets, if it asked for one.
+
+        ``{"error": "rejected", "reason": reason}``; a ``dict`` ``data`` is
+        merged into it (its keys win), any other ``data`` is added as ``"data"``.
+        """
+        return event_error(self.reason, self.data)
+
+
+def event_error(reason: str, data: Any = None) -> dict[str, Any]:
+    """The acknowledgement of a rejected event: see :attr:`Reject.event_error`."""
+    answer: dict[str, Any] = {"error": "rejected", "reason": reason}
+    if isinstance(data, dict):
+        answer.update(data)
+    elif data is not None:
+        answer["data"] = data
+    return answer
 
 
 # The class python-socketio and Flask-SocketIO apps already raise from a

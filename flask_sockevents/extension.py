@@ -272,7 +272,14 @@ class SockEvents:
 
     # -- subscribing ----------------------------------------------------------
 
-    def on(self, message: str, namespace: str | None = None) -> Callable[[F], F]:
+    def on(
+        self,
+        message: str,
+        namespace: str | None = None,
+        *,
+        schema: Any = None,
+        ack: Any = None,
+    ) -> Callable[[F], F]:
         """Decorator: register the handler of ``message`` (an event name or pattern).
 
         Exactly one handler runs per event, the most specific match; its
@@ -282,13 +289,51 @@ class SockEvents:
         :param message: the event name, or a pattern with ``*`` (the handler
             then gets the concrete event name first).
         :param namespace: the namespace or namespace pattern (``"/"``).
+        :param schema: the payload's contract, a pydantic model or a JSON
+            Schema ``dict`` (extra ``[schemas]``): an invalid payload is
+            rejected with reason ``"invalid payload"`` and the handler gets
+            the parsed one. See :mod:`flask_sockevents.schemas`.
+        :param ack: the acknowledgement's contract, for the AsyncAPI document.
         """
 
         def decorator(handler: F) -> F:
-            self.bus.on(message, namespace or "/", handler)
+            self.bus.on(message, namespace or "/", handler, schema=schema, ack=ack)
             return handler
 
         return decorator
+
+    def emits(
+        self,
+        event: str,
+        schema: Any = None,
+        *,
+        namespace: str | None = None,
+        ack: Any = None,
+        description: str | None = None,
+    ) -> None:
+        """Declare that the server emits ``event``, for the AsyncAPI document and tracing.
+
+        :param event: the event name (or a pattern with ``*``).
+        :param schema: the payload's contract (as for :meth:`on`). In debug
+            mode every emit of ``event`` is checked against it and a mismatch
+            is logged and warned about.
+        :param namespace: the namespace or namespace pattern (``"/"``).
+        :param ack: the contract of the client's acknowledgement.
+        :param description: what the event tells clients.
+        """
+        from .schemas import EmitChecker, payload_schema
+
+        self.bus.router.declare_emit(
+            event,
+            namespace or "/",
+            schema=None if schema is None else payload_schema(schema),
+            ack_schema=None if ack is None else payload_schema(ack),
+            description=description,
+        )
+        checking = self.__dict__.get("_emit_checker")
+        if schema is not None and checking is None and self.app is not None and self.app.debug:
+            self._emit_checker = EmitChecker(self)
+            signals.event_emitted.connect(self._emit_checker, sender=self.app)
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Decorator: register a handler named after the function (``@sockevents.event``)."""

@@ -26,12 +26,15 @@ import enum
 import inspect
 import itertools
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .event import Event
 from .routes import WILDCARD, Route
 
-__all__ = ["LIFECYCLE_NAMES", "HandlerCall", "Kind", "Resolution", "Router"]
+if TYPE_CHECKING:
+    from .schemas import PayloadSchema
+
+__all__ = ["LIFECYCLE_NAMES", "DeclaredEmit", "HandlerCall", "Kind", "Resolution", "Router"]
 
 LIFECYCLE_NAMES = frozenset({"connect", "disconnect"})
 
@@ -55,6 +58,8 @@ class HandlerCall(NamedTuple):
     :param prepend_name: pass the concrete event name first (pattern routes).
     :param capacity: how many positional arguments it takes (``None``: any).
     :param seq: its registration order.
+    :param schema: the payload's contract, checked before the handler runs.
+    :param ack_schema: the acknowledgement's contract (documentation only).
     """
 
     fn: Callable[..., Any]
@@ -62,6 +67,23 @@ class HandlerCall(NamedTuple):
     prepend_name: bool
     capacity: int | None
     seq: int
+    schema: PayloadSchema | None = None
+    ack_schema: PayloadSchema | None = None
+
+
+class DeclaredEmit(NamedTuple):
+    """An event the server declares it emits (see ``SockEvents.emits``).
+
+    :param route: its event name (or pattern) and namespace (or pattern).
+    :param schema: the payload's contract.
+    :param ack_schema: the contract of the client's acknowledgement.
+    :param description: what it is for, for the AsyncAPI document.
+    """
+
+    route: Route
+    schema: PayloadSchema | None
+    ack_schema: PayloadSchema | None
+    description: str | None
 
 
 class Resolution(NamedTuple):
@@ -151,6 +173,8 @@ class Router:
         self._seq = itertools.count()
         self._cache: dict[tuple[str, str], Resolution] = {}
         self._namespace_cache: dict[str, bool] = {}
+        #: What the server declares it emits, by ``(event, namespace)``.
+        self.emits: dict[tuple[str, str], DeclaredEmit] = {}
 
     @property
     def sender(self) -> Any:
@@ -184,8 +208,20 @@ class Router:
         """Every route declared so far, in declaration order."""
         return list(self._routes.values())
 
-    def add_handler(self, event: str, namespace: str, fn: Callable[..., Any]) -> Route:
-        """Make ``fn`` the handler of the route ``(event, namespace)``, replacing any other."""
+    def add_handler(
+        self,
+        event: str,
+        namespace: str,
+        fn: Callable[..., Any],
+        *,
+        schema: PayloadSchema | None = None,
+        ack_schema: PayloadSchema | None = None,
+    ) -> Route:
+        """Make ``fn`` the handler of the route ``(event, namespace)``, replacing any other.
+
+        :param schema: the payload's contract, checked before ``fn`` runs.
+        :param ack_schema: the acknowledgement's contract (documentation only).
+        """
         route = self.route(event, namespace)
         self._handlers[route] = HandlerCall(
             fn=fn,
@@ -193,9 +229,41 @@ class Router:
             prepend_name=route.event_is_pattern,
             capacity=positional_capacity(fn),
             seq=next(self._seq),
+            schema=schema,
+            ack_schema=ack_schema,
         )
         self._routing_changed()
         return route
+
+    def declare_emit(
+        self,
+        event: str,
+        namespace: str = "/",
+        *,
+        schema: PayloadSchema | None = None,
+        ack_schema: PayloadSchema | None = None,
+        description: str | None = None,
+    ) -> DeclaredEmit:
+        """Declare that the server emits ``event`` in ``namespace`` (patterns allowed).
+
+        A second declaration of the same pair replaces the first. Declaring
+        adds no route: it does not make a namespace acceptable.
+        """
+        declared = DeclaredEmit(Route(event, namespace), schema, ack_schema, description)
+        self.emits[(event, namespace)] = declared
+        return declared
+
+    def declared_emit(self, namespace: str, event: str) -> DeclaredEmit | None:
+        """The most specific declaration matching a concrete emit, or ``None``."""
+        found = self.emits.get((event, namespace))
+        if found is not None:
+            return found
+        matching = [d for d in self.emits.values() if d.route.matches(namespace, event)]
+        return min(matching, key=lambda d: d.route.specificity, default=None)
+
+    def handlers(self) -> list[HandlerCall]:
+        """Every handler in the table, in registration order."""
+        return sorted(self._handlers.values(), key=lambda call: call.seq)
 
     def add_guard(self, event: str, namespace: str, fn: Guard) -> Route:
         """Add ``fn`` to the guards of the route ``(event, namespace)``."""

@@ -500,7 +500,7 @@ class Server(SocketIOServerAPI, socketio.Server):
                     self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=data),
                 )
             elif finished.outcome is Outcome.REJECTED:
-                error = {"error": "rejected", "reason": finished.reason}
+                error = finished.ack or {"error": "rejected", "reason": finished.reason}
                 self._send_packet(
                     connection.eio_sid,
                     self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),

@@ -18,8 +18,8 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 #: Extras whose floors are pinned: what the package's own code imports, and
 #: the servers and clients the suite compares it with.
-PINNED_EXTRAS = ("redis", "kombu", "metrics", "orjson")
-PINNED_TEST_TOOLS = {"flask-socketio", "msgpack", "gunicorn"}
+PINNED_EXTRAS = ("redis", "kombu", "metrics", "orjson", "otel", "schemas")
+PINNED_TEST_TOOLS = {"flask-socketio", "msgpack", "gunicorn", "opentelemetry-sdk"}
 
 
 def _declared() -> dict[str, Requirement]:

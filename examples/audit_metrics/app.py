@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from flask_sockevents import SockEvents
+from flask_sockevents.asyncapi import AsyncAPI
 from flask_sockevents.guards import RateLimiter, RequireUser
 from flask_sockevents.listeners import AuditLog, LoggingListener, Metrics
 
@@ -61,6 +62,7 @@ def create_app(audit_log: str | os.PathLike[str] | None = None, **sockevents_opt
     LoggingListener(sockevents)
     RequireUser(sockevents, user=current_user, reason=LOGIN_REQUIRED)
     RateLimiter(sockevents, events_per_second=10, burst=20, disconnect_after=50, window=10)
+    AsyncAPI(sockevents, title="flask_sockevents audit + metrics example", version="1.0.0")
 
     @app.get("/")
     def index() -> tuple[str, int, dict[str, str]]:
@@ -69,6 +71,7 @@ def create_app(audit_log: str | os.PathLike[str] | None = None, **sockevents_opt
             "GET /login?user=<name>  log in (sets the session cookie)\n"
             "GET /logout             log out\n"
             "GET /metrics            Prometheus metrics\n"
+            "GET /sockevents/asyncapi.json  the AsyncAPI document of the events (local only)\n"
             "Socket.IO events: whoami, echo <data>, add <a> <b>\n"
         )
         return text, 200, {"Content-Type": "text/plain; charset=utf-8"}
@@ -88,14 +91,17 @@ def create_app(audit_log: str | os.PathLike[str] | None = None, **sockevents_opt
 
     @sockevents.on("whoami")
     def whoami() -> str | None:
+        """Answer with the logged-in user's name."""
         return current_user()
 
     @sockevents.on("echo")
     def echo(data: Any = None) -> Any:
+        """Answer with the payload, unchanged."""
         return data
 
     @sockevents.on("add")
     def add(a: float, b: float) -> float:
+        """Answer with the sum of the two arguments."""
         return a + b
 
     return app

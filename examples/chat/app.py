@@ -6,7 +6,10 @@ event the bus published on the chat's namespace: a listener on ``"/"`` forwards
 each one (kind, name, outcome, duration) to the separate ``/bus`` namespace the
 page subscribes to. The listener only listens on ``"/"``, so the panel's own
 traffic never feeds itself. The whole bus, every namespace, is on the monitor
-page at ``/sockevents/`` (linked from the header; local requests only).
+page at ``/sockevents/`` (linked from the header; local requests only), and
+the contract of every event, generated from the routes, at
+``/sockevents/asyncapi`` (``/sockevents/asyncapi.json`` for the AsyncAPI
+document itself).
 
 Run it with ``make run``, or::
 
@@ -32,6 +35,7 @@ from typing import Any
 from flask import Flask, Response, render_template, request, send_from_directory
 
 from flask_sockevents import Event, SockEvents, emit, join_room, leave_room, rooms
+from flask_sockevents.asyncapi import AsyncAPI
 from flask_sockevents.monitor import Monitor
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +50,74 @@ HISTORY_LENGTH = 50
 BUS_HISTORY_LENGTH = 100
 
 _ROOM_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+# The contracts of what the server sends and answers, as JSON Schema: they
+# make the AsyncAPI document (and, in debug mode, every emit is checked).
+_TEXT = {"type": "string"}
+_TIME = {"type": "number", "description": "seconds since the epoch"}
+_MESSAGE = {
+    "title": "ChatLine",
+    "type": "object",
+    "properties": {
+        "kind": {"enum": ["message", "notice"]},
+        "name": _TEXT,
+        "sid": _TEXT,
+        "text": _TEXT,
+        "at": _TIME,
+    },
+    "required": ["kind", "text", "at"],
+}
+_ROOMS = {
+    "title": "Rooms",
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": _TEXT, "members": {"type": "integer", "minimum": 0}},
+        "required": ["name", "members"],
+    },
+}
+_MEMBERS = {
+    "title": "Members",
+    "type": "object",
+    "properties": {"room": _TEXT, "names": {"type": "array", "items": _TEXT}},
+    "required": ["room", "names"],
+}
+_OUTCOME = {
+    "title": "Outcome",
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}, "error": _TEXT},
+    "required": ["ok"],
+}
+_JOINED = {
+    "title": "Joined",
+    "type": "object",
+    "properties": {
+        "ok": {"type": "boolean"},
+        "error": _TEXT,
+        "name": _TEXT,
+        "room": _TEXT,
+        "names": {"type": "array", "items": _TEXT},
+        "history": {"type": "array", "items": _MESSAGE},
+    },
+    "required": ["ok"],
+}
+_BUS_ENTRY = {
+    "title": "BusEntry",
+    "type": "object",
+    "properties": {
+        "seq": {"type": "integer"},
+        "kind": _TEXT,
+        "name": _TEXT,
+        "namespace": _TEXT,
+        "outcome": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"]},
+        "duration_us": {"type": ["integer", "null"]},
+        "sid": {"type": ["string", "null"]},
+        "at": _TIME,
+    },
+    "required": ["seq", "kind", "name", "namespace"],
+}
+_BUS_HISTORY = {"title": "BusHistory", "type": "array", "items": _BUS_ENTRY}
 
 
 class InvalidInput(ValueError):
@@ -147,6 +219,12 @@ def create_app(monitor_check: Callable[[], bool] | None = None, **sockevents_opt
     app = Flask(__name__)
     sockevents = SockEvents(app, **sockevents_options)
     Monitor(sockevents, check=monitor_check)  # the live bus monitor at /sockevents/
+    AsyncAPI(sockevents, title="flask_sockevents chat", version="1.0.0")
+    sockevents.emits("rooms", _ROOMS, description="Every occupied room, lobby first.")
+    sockevents.emits("members", _MEMBERS, description="Who is in a room, after a change.")
+    sockevents.emits("notice", _MESSAGE, description="Someone joined or left a room.")
+    sockevents.emits("chat message", _MESSAGE, description="A message said in the room.")
+    sockevents.emits("bus", _BUS_ENTRY, namespace="/bus", description="One event of the bus.")
     state = ChatState()
     app.extensions["chat_state"] = state
 
@@ -184,7 +262,7 @@ def create_app(monitor_check: Callable[[], bool] | None = None, **sockevents_opt
     def on_connect() -> None:
         emit("rooms", state.room_counts())
 
-    @sockevents.on("join")
+    @sockevents.on("join", ack=_JOINED)
     def on_join(data: Any) -> dict[str, Any]:
         """Enter a room under a name (leaving the current room); the ack carries the room."""
         data = data if isinstance(data, dict) else {}
@@ -213,7 +291,7 @@ def create_app(monitor_check: Callable[[], bool] | None = None, **sockevents_opt
             "history": list(state.history.get(room, ())),
         }
 
-    @sockevents.on("chat message")
+    @sockevents.on("chat message", ack=_OUTCOME)
     def on_chat_message(data: Any) -> dict[str, Any]:
         """Send a message to the sender's room; the ack says whether it went out."""
         member = state.members.get(request.sid)
@@ -243,7 +321,7 @@ def create_app(monitor_check: Callable[[], bool] | None = None, **sockevents_opt
             notice(member[1], f"{member[0]} left")
             publish_presence(member[1])
 
-    @sockevents.on("history", namespace="/bus")
+    @sockevents.on("history", namespace="/bus", ack=_BUS_HISTORY)
     def bus_history() -> list[dict[str, Any]]:
         """Answer a bus panel that just connected with the recent bus entries."""
         return list(state.bus)

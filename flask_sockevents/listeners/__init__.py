@@ -1,7 +1,8 @@
-"""Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging.
+"""Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging, tracing.
 
 Each plugs in with one line (``AuditLog(path, sockevents)``,
-``Metrics(sockevents)``, ``LoggingListener(sockevents)``), sees every
+``Metrics(sockevents)``, ``LoggingListener(sockevents)``,
+``Tracing(sockevents)``), sees every
 connect, event and disconnect, handled or not, and never raises into
 dispatch.
 """
@@ -9,5 +10,6 @@ dispatch.
 from flask_sockevents.listeners.audit import AuditLog
 from flask_sockevents.listeners.logging import LoggingListener
 from flask_sockevents.listeners.metrics import Metrics
+from flask_sockevents.listeners.tracing import Tracing
 
-__all__ = ["AuditLog", "LoggingListener", "Metrics"]
+__all__ = ["AuditLog", "LoggingListener", "Metrics", "Tracing"]
