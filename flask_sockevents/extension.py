@@ -9,6 +9,7 @@ Each method is a thin delegation; the work happens in :mod:`.server`,
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,13 +29,26 @@ from .server import Server
 if TYPE_CHECKING:
     from .testing import SocketIOTestClient
 
-__all__ = ["CORSWarning", "SockEvents", "SocketIO"]
+__all__ = ["AsyncModeWarning", "CORSWarning", "SockEvents", "SocketIO"]
 
 logger = logging.getLogger("flask_sockevents")
 
 
 class CORSWarning(UserWarning):
     """Cross-origin requests were opened to every origin."""
+
+
+class AsyncModeWarning(UserWarning):
+    """An app asked for Flask-SocketIO's ``threading`` or ``eventlet`` mode.
+
+    flask_sockevents serves under gevent only; the app runs under gevent.
+    """
+
+
+#: The async modes flask_sockevents serves with.
+GEVENT_MODES = ("gevent", "gevent_uwsgi")
+#: Flask-SocketIO's other async modes: accepted with an :class:`AsyncModeWarning`.
+REPLACED_MODES = ("threading", "eventlet")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,6 +102,16 @@ class SockEvents:
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
 
+    ``async_mode``: ``"gevent"`` (the default, also for ``None``) or
+    ``"gevent_uwsgi"``. Flask-SocketIO's ``"threading"`` and ``"eventlet"``
+    are accepted with one :class:`AsyncModeWarning`, and the app is served
+    under gevent; any other value raises :class:`ValueError`. The mode in use
+    is :attr:`async_mode` once attached.
+
+    :attr:`server_options` holds the options given so far, as in
+    Flask-SocketIO: it may be edited before :meth:`init_app`, and afterwards
+    also holds the ``client_manager`` created for a ``message_queue``.
+
     ``json="orjson"`` encodes and decodes packets with orjson (see
     :mod:`flask_sockevents.fastjson`); a module with ``dumps`` and ``loads``
     works too. Everything else (``cors_allowed_origins``, ``ping_interval``,
@@ -102,7 +126,13 @@ class SockEvents:
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self.app: Flask | None = None
         self.server: Server | None = None
-        self.options: dict[str, Any] = options
+        #: The options given to the constructor and :meth:`init_app` (editable
+        #: before :meth:`init_app`); ``options`` is the same dict.
+        self.server_options: dict[str, Any] = dict(options)
+        self.options = self.server_options
+        #: The async mode in use (``"gevent"``), set by :meth:`init_app`.
+        self.async_mode: str | None = None
+        self._created_client_manager: Any = None
         self.bus = Bus()  # its limits are set by init_app, before any event
         self.namespace_handlers: dict[str, Namespace] = {}
         self.wsgi_server: Any = None
@@ -122,28 +152,35 @@ class SockEvents:
         ``app`` may be ``None`` for a process that only emits through a
         message queue (``SockEvents(message_queue="redis://")``).
         """
-        settings = {**DEFAULTS, **self.options}
+        given = self.server_options
+        if given.get("client_manager") is self._created_client_manager is not None:
+            del given["client_manager"]  # made by an earlier init_app: make a fresh one
+        settings = {**DEFAULTS, **given}
         if app is not None:
             for key, value in app.config.items():
                 if key.startswith(_CONFIG_PREFIX):
                     settings[key[len(_CONFIG_PREFIX) :].lower()] = value
         settings.update(options)
+        given.update(options)
+        settings["async_mode"] = _serving_mode(settings.get("async_mode"))
         resource = settings.pop("resource", None)  # Flask-SocketIO's old name for path
         if resource:
             settings["path"] = resource
-        server_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
-        if server_options.get("json") == "orjson":
+        engine_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
+        if engine_options.get("json") == "orjson":
             from . import fastjson
 
-            server_options["json"] = fastjson
-        server_options.setdefault("max_http_buffer_size", settings["max_message_size"])
-        if settings["message_queue"]:
-            server_options["client_manager"] = queue_manager(
+            engine_options["json"] = fastjson
+        engine_options.setdefault("max_http_buffer_size", settings["max_message_size"])
+        if settings["message_queue"] and "client_manager" not in engine_options:
+            engine_options["client_manager"] = given["client_manager"] = (
+                self._created_client_manager
+            ) = queue_manager(
                 settings["message_queue"],
                 channel=settings["channel"],
                 write_only=settings["write_only"] or app is None,
             )
-        if server_options.get("cors_allowed_origins") == "*":
+        if engine_options.get("cors_allowed_origins") == "*":
             warnings.warn(
                 "cors_allowed_origins='*' lets any web page open Socket.IO connections "
                 "with your users' cookies; list the origins you trust instead",
@@ -165,8 +202,9 @@ class SockEvents:
             max_attachments=settings["max_attachments"],
             max_connections_per_address=settings["max_connections_per_address"],
             on_emit=self._publish_emit,
-            **server_options,
+            **engine_options,
         )
+        self.async_mode = self.server.async_mode
         for namespace_handler in self.namespace_handlers.values():
             namespace_handler._set_server(self.server)
         if app is None:
@@ -508,6 +546,43 @@ class SockEvents:
 
 #: Flask-SocketIO's name for the extension.
 SocketIO = SockEvents
+
+
+def _serving_mode(async_mode: Any) -> str:
+    """The async mode to serve with for the ``async_mode`` an app asked for.
+
+    :raises ValueError: for a mode that is neither gevent's nor one of
+        Flask-SocketIO's (``threading``, ``eventlet``).
+    """
+    if async_mode is None:
+        return "gevent"
+    if async_mode in GEVENT_MODES:
+        return str(async_mode)
+    if async_mode in REPLACED_MODES:
+        message = (
+            f"async_mode={async_mode!r}: flask_sockevents serves under gevent, so this app "
+            f"runs under gevent (threads and blocking calls are cooperative only once gevent "
+            f"has monkey-patched the standard library: serve with `python -m flask_sockevents`, "
+            f"or remove async_mode)"
+        )
+        warnings.warn(message, AsyncModeWarning, stacklevel=_caller_stacklevel())
+        logger.warning("%s", message)
+        return "gevent"
+    raise ValueError(
+        f"flask_sockevents serves under gevent: async_mode must be 'gevent' or "
+        f"'gevent_uwsgi' (or Flask-SocketIO's 'threading' or 'eventlet', which then run "
+        f"under gevent), not {async_mode!r}"
+    )
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this module (the app's line)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _payload(args: tuple[Any, ...]) -> Any:
