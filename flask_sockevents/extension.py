@@ -474,22 +474,66 @@ class SockEvents:
         app: Flask | None = None,
         host: str | None = None,
         port: int | None = None,
-        **kwargs: Any,
+        *,
+        debug: bool | None = None,
+        use_reloader: bool | None = None,
+        reloader_options: dict[str, Any] | None = None,
+        extra_files: list[str] | None = None,
+        log_output: bool | None = None,
+        allow_unsafe_werkzeug: bool = False,
+        shutdown_timeout: float | None = None,
+        **server_options: Any,
     ) -> None:
         """Serve ``app`` under gevent's pywsgi with gevent-websocket (blocks).
 
+        Takes every argument Flask-SocketIO's ``run()`` takes, with the same
+        meaning, under gevent:
+
         :param host: interface to bind (``127.0.0.1``).
-        :param port: port (5000, or the port of ``SERVER_NAME``).
-        :param debug: Flask debug mode; also turns on the reloader and request log.
-        :param use_reloader: restart when source files change.
-        :param log_output: log each HTTP request.
+        :param port: port (5000, or the port of ``SERVER_NAME``; 0 picks one).
+        :param debug: Flask debug mode (``app.debug`` by default); in debug
+            mode Werkzeug's interactive debugger answers HTTP errors, and the
+            reloader and request log are on unless turned off.
+        :param use_reloader: restart the process when a source file changes
+            (Werkzeug's reloader).
+        :param reloader_options: the reloader's options: ``extra_files``,
+            ``exclude_patterns``, ``interval`` (or ``reloader_interval``),
+            ``reloader_type``.
+        :param extra_files: more files whose change restarts the process
+            (with ``use_reloader``); Flask-SocketIO's older spelling of
+            ``reloader_options={"extra_files": ...}``.
+        :param log_output: log each HTTP request (on in debug mode).
+        :param allow_unsafe_werkzeug: accepted and ignored: Flask-SocketIO
+            needs it to run Werkzeug's development server in production;
+            gevent's pywsgi, a production server, is always used here.
         :param shutdown_timeout: seconds SIGTERM or SIGINT waits for running
             handlers (the ``shutdown_timeout`` option by default); see
             :meth:`shutdown`.
+        :param server_options: gevent ``WSGIServer`` options, as Flask-SocketIO
+            passes them in gevent mode: SSL (``certfile``, ``keyfile``,
+            ``ca_certs``, ``cert_reqs``, ``ssl_version``, ``ciphers``,
+            ``ssl_context``...), ``backlog``, ``spawn``; Werkzeug's
+            ``ssl_context=(certfile, keyfile)`` works too, as do the reloader
+            keywords ``app.run()`` takes (``reloader_type``,
+            ``reloader_interval``, ``exclude_patterns``).
+        :raises TypeError: for any other keyword, naming it, before binding.
         """
         from .serving import run
 
-        run(self, app or self.app, host=host, port=port, **kwargs)
+        run(
+            self,
+            app or self.app,
+            host=host,
+            port=port,
+            debug=debug,
+            use_reloader=use_reloader,
+            reloader_options=reloader_options,
+            extra_files=extra_files,
+            log_output=log_output,
+            allow_unsafe_werkzeug=allow_unsafe_werkzeug,
+            shutdown_timeout=shutdown_timeout,
+            **server_options,
+        )
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop gracefully: what :meth:`run` does on SIGTERM or SIGINT.
