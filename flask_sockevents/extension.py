@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
+import gevent
 import socketio
 from flask import Flask
+from gevent import monkey
 
 from . import signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
@@ -51,6 +53,9 @@ GEVENT_MODES = ("gevent", "gevent_uwsgi")
 REPLACED_MODES = ("threading", "eventlet")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The operating system's thread id, even once gevent has patched ``threading``.
+_os_thread_id: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 
 #: Options of our own, as opposed to those passed on to python-socketio.
 DEFAULTS: dict[str, Any] = {
@@ -140,6 +145,7 @@ class SockEvents:
         self.max_message_size: int = DEFAULTS["max_message_size"]
         self.path: str = DEFAULTS["path"]
         self._contexts: EventContext | None = None
+        self._serving_hub: Any = None  # the gevent hub the server runs in, once it serves
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
             self.init_app(app)
@@ -235,6 +241,8 @@ class SockEvents:
         )
 
     def _dispatch(self, environ: dict[str, Any], event: Event, rejection: str | None) -> Event:
+        if self._serving_hub is None and self.server is not None and self.server.async_handlers:
+            self._serving_hub = gevent.get_hub()
         contexts = self._contexts
         if contexts is None:
             return self.bus.publish(event, rejection)
@@ -361,7 +369,8 @@ class SockEvents:
         callback = kwargs.pop("callback", None)
         if callback is not None:
             callback = self._in_event_context(callback)
-        self._require_server().emit(
+        self._in_server_thread(
+            self._require_server().emit,
             event,
             data=_payload(args),
             to=to,
@@ -424,6 +433,29 @@ class SockEvents:
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         """Disconnect client ``sid``; its disconnect is published on the bus once."""
         self._require_server().disconnect(sid, namespace=namespace or "/")
+
+    def _in_server_thread(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``operation`` now, or hand it to the server's thread when called from another.
+
+        An app written for Flask-SocketIO's threading mode emits from plain
+        threads; when gevent has not patched ``threading`` those are real OS
+        threads, and a gevent hub only notices work queued from another thread
+        when something else wakes it (the next ping, seconds later). The
+        operation is then handed over with ``run_callback_threadsafe``, which
+        wakes the server's hub at once, and runs in a greenlet there.
+        """
+        hub = self._serving_hub
+        if hub is None or hub.thread_ident == _os_thread_id():
+            operation(*args, **kwargs)
+            return
+
+        def run() -> None:
+            try:
+                operation(*args, **kwargs)
+            except Exception:
+                logger.exception("%r from another thread failed", operation)
+
+        hub.loop.run_callback_threadsafe(gevent.spawn, run)
 
     def _in_event_context(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap an ack callback so it runs in the Flask context of the current client."""

@@ -43,6 +43,7 @@ def make_server(
     from gevent import pywsgi
 
     from .websocket import WebSocketHandler
+
     return pywsgi.WSGIServer(
         (host, port),
         app,
@@ -134,9 +135,7 @@ def run(
         freeze_startup_heap()
         stopping = _StopOnSignal(sockevents)
         scheme = "https" if server.ssl_enabled else "http"
-        logger.warning(
-            "flask_sockevents serving on %s://%s:%s", scheme, host, server.server_port
-        )
+        logger.warning("flask_sockevents serving on %s://%s:%s", scheme, host, server.server_port)
         try:
             server.serve_forever()
             stopping.wait()
