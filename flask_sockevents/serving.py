@@ -43,7 +43,6 @@ def make_server(
     from gevent import pywsgi
 
     from .websocket import WebSocketHandler
-
     return pywsgi.WSGIServer(
         (host, port),
         app,
