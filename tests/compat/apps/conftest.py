@@ -10,7 +10,8 @@ asks for), asserting the same outcome, so any difference is a red test.
   Flask test client);
 - ``serve_app(name, *args)`` runs it as ``python <name>.py PORT *args`` (its
   own ``socketio.run(...)``) in a process of its own on a free loopback port,
-  and returns its URL; the process group is ended in teardown.
+  and returns its URL; the process group is ended in teardown;
+- ``self_signed_certificate`` is a certificate and key for 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import urllib3
 
 from flask_sockevents.testing import wait_for
 
@@ -90,8 +92,8 @@ def free_port() -> int:
 
 
 def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).ok
+    try:  # only "is it up?": the tests verify certificates themselves
+        return requests.get(url, timeout=1, verify=False).ok
     except requests.RequestException:
         return False
 
@@ -101,10 +103,11 @@ def serve_app(implementation: str, tmp_path: Path) -> Iterator[Callable[..., str
     """Run app ``name`` as a script (its own ``socketio.run``) and return its base URL.
 
     The app must answer ``GET /pid``; the fixture waits for it before returning.
+    ``scheme="https"`` for an app serving TLS.
     """
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str, *args: str) -> str:
+    def start(name: str, *args: str, scheme: str = "http") -> str:
         script = tmp_path / f"{name}.py"
         script.write_text(app_source(name, implementation))
         port = free_port()
@@ -120,7 +123,7 @@ def serve_app(implementation: str, tmp_path: Path) -> Iterator[Callable[..., str
                 start_new_session=True,  # its own process group: the reloader's child too
             )
         processes.append(process)
-        url = f"http://127.0.0.1:{port}"
+        url = f"{scheme}://127.0.0.1:{port}"
         wait_for(
             lambda: process.poll() is not None or _answers(url + "/pid"),
             timeout=30,
@@ -130,7 +133,9 @@ def serve_app(implementation: str, tmp_path: Path) -> Iterator[Callable[..., str
             pytest.fail(f"{name}.py exited with {process.returncode}:\n{log_path.read_text()}")
         return url
 
-    yield start
+    with warnings.catch_warnings():  # the readiness probe does not verify certificates
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield start
     for process in processes:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -141,3 +146,20 @@ def serve_app(implementation: str, tmp_path: Path) -> Iterator[Callable[..., str
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def self_signed_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(certfile, keyfile)``: a self-signed certificate for 127.0.0.1, made by openssl."""
+    directory = tmp_path_factory.mktemp("tls")
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(keyfile), "-out", str(certfile), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return certfile, keyfile

@@ -177,3 +177,26 @@ def test_python_socketio_namespace_on_the_server_greets_and_answers(
         "from": sid,
         "echo": [1, 2],
     }
+
+
+# -- TLS -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app_name", ["tls_werkzeug", "tls_gevent"])
+def test_tls_options_given_to_run_serve_https_to_a_verifying_client(
+    serve_app: ServeApp, self_signed_certificate: tuple[Path, Path], app_name: str
+) -> None:
+    certfile, keyfile = self_signed_certificate
+    url = serve_app(app_name, str(certfile), str(keyfile), scheme="https")
+    session = requests.Session()
+    session.verify = str(certfile)  # the client checks the server's certificate
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, if set, replaces session.verify
+    client = socketio.Client(http_session=session, ssl_verify=str(certfile))
+    client.connect(url, wait_timeout=10)
+    try:
+        answer = client.call("secure", timeout=10)
+    finally:
+        client.disconnect()
+
+    assert answer == "over TLS"
+    assert session.get(url + "/pid", timeout=5).ok
