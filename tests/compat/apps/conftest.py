@@ -17,6 +17,7 @@ asks for), asserting the same outcome, so any difference is a red test.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -85,10 +86,22 @@ def load_app(implementation: str) -> Iterator[Callable[[str], LoadedApp]]:
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nothing listens on, outside the range the kernel hands out itself.
+
+    An app run with the reloader closes and binds its port again at each
+    restart; a port from the ephemeral range could be taken in between by any
+    process's outgoing connection on this shared machine.
+    """
+    port_range = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(port_range.read_text().split()[0]) if port_range.exists() else 32768
+    for port in random.sample(range(max(1024, low - 12_000), low), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _answers(url: str) -> bool:
