@@ -432,7 +432,7 @@ class SockEvents:
 
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         """Disconnect client ``sid``; its disconnect is published on the bus once."""
-        self._require_server().disconnect(sid, namespace=namespace or "/")
+        self._in_server_thread(self._require_server().disconnect, sid, namespace=namespace or "/")
 
     def _in_server_thread(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``operation`` now, or hand it to the server's thread when called from another.

@@ -1,12 +1,12 @@
 """A live feed written for Flask-SocketIO's threading mode, the way such apps are.
 
 It greets each client from its connect handler, starts a plain thread per
-subscription (a tick every ``every`` seconds) that keeps the request context with
-``flask.copy_current_request_context`` (``request.sid`` and the session are
-read in the thread), and is started with ``socketio.run(...,
-allow_unsafe_werkzeug=True, extra_files=[...])``, which Flask-SocketIO needs
-to serve Werkzeug outside a terminal. Run as ``python feed.py PORT
-WATCHED_FILE [reload]``.
+subscription (a tick every ``every`` seconds) that keeps the request context
+with ``flask.copy_current_request_context`` (``request.sid`` and the session
+are read in the thread), lets another thread disconnect a client, and is
+started with ``socketio.run(..., allow_unsafe_werkzeug=True,
+extra_files=[...])``, which Flask-SocketIO needs to serve Werkzeug outside a
+terminal. Run as ``python feed.py PORT WATCHED_FILE [reload]``.
 """
 
 import os
@@ -15,7 +15,7 @@ import threading
 import time
 
 from flask import Flask, copy_current_request_context, request, session
-from flask_socketio import SocketIO, emit
+from flask_socketio import SocketIO, disconnect, emit
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "feed"
@@ -43,6 +43,17 @@ def subscribe(count, every=0):
 
     threading.Thread(target=feed, daemon=True).start()
     return {"subscribed": request.sid}
+
+
+@socketio.on("kick_me")
+def kick_me(after):
+    @copy_current_request_context
+    def kick():
+        time.sleep(after)
+        disconnect()
+
+    threading.Thread(target=kick, daemon=True).start()
+    return "later"
 
 
 if __name__ == "__main__":

@@ -93,6 +93,23 @@ def test_feed_served_by_its_own_run_call_answers_a_real_client(
     ]
 
 
+def test_feed_thread_served_by_run_disconnects_the_client_at_once(
+    serve_app: ServeApp, tmp_path: Path
+) -> None:
+    """A plain thread's ``disconnect()`` reaches the client when made, not at the next ping."""
+    watched = tmp_path / "watched.cfg"
+    watched.write_text("v1")
+    url = serve_app("feed", str(watched))
+    client = socketio.Client(reconnection=False)
+    client.connect(url, wait_timeout=10)
+    try:
+        assert client.call("kick_me", 0.3, timeout=10) == "later"
+        wait_for(lambda: not client.connected, timeout=10, message="still connected")
+    finally:
+        if client.connected:
+            client.disconnect()
+
+
 def client_sid(answer: dict[str, str]) -> str:
     sid = answer["subscribed"]
     assert isinstance(sid, str) and sid
