@@ -93,6 +93,25 @@ def test_feed_served_by_its_own_run_call_answers_a_real_client(
     ]
 
 
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_greeting_emitted_by_the_connect_handler_reaches_a_python_socketio_client(
+    serve_app: ServeApp, tmp_path: Path, transport: str
+) -> None:
+    watched = tmp_path / "watched.cfg"
+    watched.write_text("v1")
+    url = serve_app("feed", str(watched))
+    greetings: list[Any] = []
+    client = socketio.Client(reconnection=False)
+    client.on("welcome", greetings.append)
+    client.connect(url, auth={"user": "bo"}, transports=[transport], wait_timeout=10)
+    try:
+        wait_for(lambda: greetings, timeout=10, message="no welcome")
+    finally:
+        client.disconnect()
+
+    assert greetings == [{"user": "bo"}]
+
+
 def test_feed_thread_served_by_run_disconnects_the_client_at_once(
     serve_app: ServeApp, tmp_path: Path
 ) -> None:
