@@ -514,7 +514,7 @@ class SockEvents:
         log_output: bool | None = None,
         allow_unsafe_werkzeug: bool = False,
         shutdown_timeout: float | None = None,
-        **server_options: Any,
+        **wsgi_server_options: Any,
     ) -> None:
         """Serve ``app`` under gevent's pywsgi with gevent-websocket (blocks).
 
@@ -541,7 +541,7 @@ class SockEvents:
         :param shutdown_timeout: seconds SIGTERM or SIGINT waits for running
             handlers (the ``shutdown_timeout`` option by default); see
             :meth:`shutdown`.
-        :param server_options: gevent ``WSGIServer`` options, as Flask-SocketIO
+        :param wsgi_server_options: gevent ``WSGIServer`` options, as Flask-SocketIO
             passes them in gevent mode: SSL (``certfile``, ``keyfile``,
             ``ca_certs``, ``cert_reqs``, ``ssl_version``, ``ciphers``,
             ``ssl_context``...), ``backlog``, ``spawn``; Werkzeug's
@@ -564,7 +564,7 @@ class SockEvents:
             log_output=log_output,
             allow_unsafe_werkzeug=allow_unsafe_werkzeug,
             shutdown_timeout=shutdown_timeout,
-            **server_options,
+            **wsgi_server_options,
         )
 
     def shutdown(self, timeout: float | None = None) -> bool:
