@@ -143,8 +143,15 @@ def run(
             sockevents.wsgi_server = None
 
     if use_reloader:
+        from gevent import monkey
         from werkzeug._reloader import run_with_reloader
 
+        # Werkzeug's reloader serves from a daemon thread and exits from the main
+        # one; a gevent hub left running in a real thread can crash the
+        # interpreter's exit, and the reloader then stops instead of restarting.
+        # As Flask-SocketIO does under gevent: make that thread a greenlet.
+        monkey.patch_thread()
+        monkey.patch_time()
         run_with_reloader(serve, **reloader)
     else:
         serve()
