@@ -527,7 +527,8 @@ class SockEvents:
             mode Werkzeug's interactive debugger answers HTTP errors, and the
             reloader and request log are on unless turned off.
         :param use_reloader: restart the process when a source file changes
-            (Werkzeug's reloader).
+            (Werkzeug's reloader; as Flask-SocketIO does under gevent, it
+            first patches ``threading`` and ``time`` for gevent).
         :param reloader_options: the reloader's options: ``extra_files``,
             ``exclude_patterns``, ``interval`` (or ``reloader_interval``),
             ``reloader_type``.
