@@ -11,7 +11,8 @@
    ``"invalid payload"``, a valid one reaches the handler parsed;
 5. the handler runs; its return value is the ack. If it raises, the error
    handlers answer (``on_error(namespace)``, then ``on_error_default``, then a
-   class-based namespace's ``error``);
+   class-based namespace's ``error``), and their answer is the ack (for a
+   connect: the verdict, ``False`` refusing);
 6. the listeners run with the finished event, each isolated from the others;
 7. the outcome's signal is sent (``event_handled``, ``event_unhandled``,
    ``event_rejected`` or ``event_failed``), then ``client_connected`` or
@@ -365,5 +366,13 @@ def _handler_args(event: Event, handler: HandlerCall, args: tuple[Any, ...]) -> 
 
 
 def accepted(event: Event) -> bool:
-    """True when a connect event let the client in."""
-    return event.outcome is Outcome.HANDLED or event.outcome is Outcome.UNHANDLED
+    """True when a connect event let the client in.
+
+    A connect handler that raised lets the client in when an error handler
+    answered for it with anything but ``False``, as in Flask-SocketIO (the
+    error handler's answer stands for the connect handler's return value).
+    """
+    outcome = event.outcome
+    if outcome is Outcome.FAILED:
+        return event.replied and event.ack is not False
+    return outcome is Outcome.HANDLED or outcome is Outcome.UNHANDLED

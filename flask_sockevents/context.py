@@ -11,10 +11,14 @@ once per connection, and each event gets its own shallow copy of that request
 (so ``request.sid`` and friends never leak between events); URL matching is
 skipped (an event has no URL rule), so ``url_for`` works and
 ``before_request`` hooks do not run, exactly as with Flask-SocketIO.
+``flask.copy_current_request_context`` copies that context (same request,
+``request.sid`` included) for a thread or greenlet started from a handler.
 
 Sessions: with ``manage_session=True`` (the default) each connection gets its
 own copy of the Flask session, taken at its first event; changes persist across
-its events but never reach the HTTP session. With ``manage_session=False``
+its events but never reach the HTTP session. The copy is kept where
+Flask-SocketIO keeps it, in the connection's environ under ``"saved_session"``
+(``sockevents.server.environ[eio_sid]["saved_session"]``). With ``manage_session=False``
 Flask's own session interface is used, so server-side sessions are shared with
 HTTP (a cookie session is read-only: the cookie cannot be rewritten over a
 websocket).
@@ -35,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EventContext", "ManagedSession", "current_event"]
 
-_SESSION_KEY = "flask_sockevents.session"
+#: Flask-SocketIO's key for the managed session, which apps read.
+_SESSION_KEY = "saved_session"
 _URL_ADAPTER_KEY = "flask_sockevents.url_adapter"
 _REQUEST_KEY = "flask_sockevents.request"
 _SESSION_IS_PROPERTY = isinstance(getattr(RequestContext, "session", None), property)
@@ -62,9 +67,27 @@ current_event: Event = LocalProxy(_current_event)  # type: ignore[assignment]
 
 
 class _EventRequestContext(RequestContext):
-    """A request context for one event, without re-matching the handshake's URL."""
+    """A request context for one event, without re-matching the handshake's URL.
 
-    def __init__(self, app: Flask, request: Request, url_adapter: Any, session: Any) -> None:
+    Its signature is :class:`~flask.ctx.RequestContext`'s (plus ``url_adapter``)
+    because :meth:`~flask.ctx.RequestContext.copy`, used by
+    ``flask.copy_current_request_context``, calls ``type(self)(app,
+    environ=..., request=..., session=...)``.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        environ: dict[str, Any] | None = None,
+        request: Request | None = None,
+        session: Any = None,
+        url_adapter: Any = None,
+    ) -> None:
+        if request is None:
+            request = app.request_class(environ or {})
+            request.json_module = app.json
+        if url_adapter is None:
+            url_adapter = request.environ.get(_URL_ADAPTER_KEY)
         self.app = app
         self.request = request
         self.url_adapter = url_adapter
@@ -101,7 +124,9 @@ class EventContext:
         request.__dict__.update(template.__dict__)
         url_adapter = environ.get(_URL_ADAPTER_KEY)
         session = self._connection_session(environ, request) if self.manage_session else None
-        context = _EventRequestContext(app, request, url_adapter, session)
+        context = _EventRequestContext(
+            app, request=request, session=session, url_adapter=url_adapter
+        )
         context.push()
         request.__dict__.update(
             sid=event.sid,

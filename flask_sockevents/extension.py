@@ -9,13 +9,16 @@ Each method is a thin delegation; the work happens in :mod:`.server`,
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
+import gevent
 import socketio
 from flask import Flask
+from gevent import monkey
 
 from . import signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
@@ -29,7 +32,7 @@ from .server import Server
 if TYPE_CHECKING:
     from .testing import SocketIOTestClient
 
-__all__ = ["CORSWarning", "SockEvents", "SocketIO"]
+__all__ = ["AsyncModeWarning", "CORSWarning", "SockEvents", "SocketIO"]
 
 logger = logging.getLogger("flask_sockevents")
 
@@ -37,7 +40,23 @@ logger = logging.getLogger("flask_sockevents")
 class CORSWarning(UserWarning):
     """Cross-origin requests were opened to every origin."""
 
+
+class AsyncModeWarning(UserWarning):
+    """An app asked for Flask-SocketIO's ``threading`` or ``eventlet`` mode.
+
+    flask_sockevents serves under gevent only; the app runs under gevent.
+    """
+
+
+#: The async modes flask_sockevents serves with.
+GEVENT_MODES = ("gevent", "gevent_uwsgi")
+#: Flask-SocketIO's other async modes: accepted with an :class:`AsyncModeWarning`.
+REPLACED_MODES = ("threading", "eventlet")
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The operating system's thread id, even once gevent has patched ``threading``.
+_os_thread_id: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 
 #: Options of our own, as opposed to those passed on to python-socketio.
 DEFAULTS: dict[str, Any] = {
@@ -124,6 +143,15 @@ class SockEvents:
     - ``max_http_connections_per_address`` (100): open sockets from one
       remote address (IPv6: one /64); more are closed at accept. Behind a
       proxy every socket comes from the proxy: set it to ``None`` there.
+    ``async_mode``: ``"gevent"`` (the default, also for ``None``) or
+    ``"gevent_uwsgi"``. Flask-SocketIO's ``"threading"`` and ``"eventlet"``
+    are accepted with one :class:`AsyncModeWarning`, and the app is served
+    under gevent; any other value raises :class:`ValueError`. The mode in use
+    is :attr:`async_mode` once attached.
+
+    :attr:`server_options` holds the options given so far, as in
+    Flask-SocketIO: it may be edited before :meth:`init_app`, and afterwards
+    also holds the ``client_manager`` created for a ``message_queue``.
 
     ``json="orjson"`` encodes and decodes packets with orjson (see
     :mod:`flask_sockevents.fastjson`); a module with ``dumps`` and ``loads``
@@ -139,7 +167,13 @@ class SockEvents:
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self.app: Flask | None = None
         self.server: Server | None = None
-        self.options: dict[str, Any] = options
+        #: The options given to the constructor and :meth:`init_app` (editable
+        #: before :meth:`init_app`); ``options`` is the same dict.
+        self.server_options: dict[str, Any] = dict(options)
+        self.options = self.server_options
+        #: The async mode in use (``"gevent"``), set by :meth:`init_app`.
+        self.async_mode: str | None = None
+        self._created_client_manager: Any = None
         self.bus = Bus()  # its limits are set by init_app, before any event
         self.namespace_handlers: dict[str, Namespace] = {}
         self.wsgi_server: Any = None
@@ -148,6 +182,7 @@ class SockEvents:
         self.path: str = DEFAULTS["path"]
         self.connection_limits = ConnectionLimits()
         self._contexts: EventContext | None = None
+        self._serving_hub: Any = None  # the gevent hub the server runs in, once it serves
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
             self.init_app(app)
@@ -160,28 +195,35 @@ class SockEvents:
         ``app`` may be ``None`` for a process that only emits through a
         message queue (``SockEvents(message_queue="redis://")``).
         """
-        settings = {**DEFAULTS, **self.options}
+        given = self.server_options
+        if given.get("client_manager") is self._created_client_manager is not None:
+            del given["client_manager"]  # made by an earlier init_app: make a fresh one
+        settings = {**DEFAULTS, **given}
         if app is not None:
             for key, value in app.config.items():
                 if key.startswith(_CONFIG_PREFIX):
                     settings[key[len(_CONFIG_PREFIX) :].lower()] = value
         settings.update(options)
+        given.update(options)
+        settings["async_mode"] = _serving_mode(settings.get("async_mode"))
         resource = settings.pop("resource", None)  # Flask-SocketIO's old name for path
         if resource:
             settings["path"] = resource
-        server_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
-        if server_options.get("json") == "orjson":
+        engine_options = {k: v for k, v in settings.items() if k not in DEFAULTS}
+        if engine_options.get("json") == "orjson":
             from . import fastjson
 
-            server_options["json"] = fastjson
-        server_options.setdefault("max_http_buffer_size", settings["max_message_size"])
-        if settings["message_queue"]:
-            server_options["client_manager"] = queue_manager(
+            engine_options["json"] = fastjson
+        engine_options.setdefault("max_http_buffer_size", settings["max_message_size"])
+        if settings["message_queue"] and "client_manager" not in engine_options:
+            engine_options["client_manager"] = given["client_manager"] = (
+                self._created_client_manager
+            ) = queue_manager(
                 settings["message_queue"],
                 channel=settings["channel"],
                 write_only=settings["write_only"] or app is None,
             )
-        if server_options.get("cors_allowed_origins") == "*":
+        if engine_options.get("cors_allowed_origins") == "*":
             warnings.warn(
                 "cors_allowed_origins='*' lets any web page open Socket.IO connections "
                 "with your users' cookies; list the origins you trust instead",
@@ -214,8 +256,9 @@ class SockEvents:
             max_namespaces=settings["max_namespaces"],
             max_packets_per_post=settings["max_packets_per_post"],
             on_emit=self._publish_emit,
-            **server_options,
+            **engine_options,
         )
+        self.async_mode = self.server.async_mode
         for namespace_handler in self.namespace_handlers.values():
             namespace_handler._set_server(self.server)
         if app is None:
@@ -246,6 +289,8 @@ class SockEvents:
         )
 
     def _dispatch(self, environ: dict[str, Any], event: Event, rejection: str | None) -> Event:
+        if self._serving_hub is None and self.server is not None and self.server.async_handlers:
+            self._serving_hub = gevent.get_hub()
         contexts = self._contexts
         if contexts is None:
             return self.bus.publish(event, rejection)
@@ -417,7 +462,8 @@ class SockEvents:
         callback = kwargs.pop("callback", None)
         if callback is not None:
             callback = self._in_event_context(callback)
-        self._require_server().emit(
+        self._in_server_thread(
+            self._require_server().emit,
             event,
             data=_payload(args),
             to=to,
@@ -479,7 +525,30 @@ class SockEvents:
 
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         """Disconnect client ``sid``; its disconnect is published on the bus once."""
-        self._require_server().disconnect(sid, namespace=namespace or "/")
+        self._in_server_thread(self._require_server().disconnect, sid, namespace=namespace or "/")
+
+    def _in_server_thread(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``operation`` now, or hand it to the server's thread when called from another.
+
+        An app written for Flask-SocketIO's threading mode emits from plain
+        threads; when gevent has not patched ``threading`` those are real OS
+        threads, and a gevent hub only notices work queued from another thread
+        when something else wakes it (the next ping, seconds later). The
+        operation is then handed over with ``run_callback_threadsafe``, which
+        wakes the server's hub at once, and runs in a greenlet there.
+        """
+        hub = self._serving_hub
+        if hub is None or hub.thread_ident == _os_thread_id():
+            operation(*args, **kwargs)
+            return
+
+        def run() -> None:
+            try:
+                operation(*args, **kwargs)
+            except Exception:
+                logger.exception("%r from another thread failed", operation)
+
+        hub.loop.run_callback_threadsafe(gevent.spawn, run)
 
     def _in_event_context(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap an ack callback so it runs in the Flask context of the current client."""
@@ -530,25 +599,70 @@ class SockEvents:
         app: Flask | None = None,
         host: str | None = None,
         port: int | None = None,
-        **kwargs: Any,
+        *,
+        debug: bool | None = None,
+        use_reloader: bool | None = None,
+        reloader_options: dict[str, Any] | None = None,
+        extra_files: list[str] | None = None,
+        log_output: bool | None = None,
+        allow_unsafe_werkzeug: bool = False,
+        shutdown_timeout: float | None = None,
+        **wsgi_server_options: Any,
     ) -> None:
         """Serve ``app`` under gevent's pywsgi with gevent-websocket (blocks).
 
+        Takes every argument Flask-SocketIO's ``run()`` takes, with the same
+        meaning, under gevent:
+
         :param host: interface to bind (``127.0.0.1``).
-        :param port: port (5000, or the port of ``SERVER_NAME``).
-        :param debug: Flask debug mode; also turns on the reloader and request log.
-        :param use_reloader: restart when source files change.
-        :param log_output: log each HTTP request.
+        :param port: port (5000, or the port of ``SERVER_NAME``; 0 picks one).
+        :param debug: Flask debug mode (``app.debug`` by default); in debug
+            mode Werkzeug's interactive debugger answers HTTP errors, and the
+            reloader and request log are on unless turned off.
+        :param use_reloader: restart the process when a source file changes
+            (Werkzeug's reloader; as Flask-SocketIO does under gevent, it
+            first patches ``threading`` and ``time`` for gevent).
+        :param reloader_options: the reloader's options: ``extra_files``,
+            ``exclude_patterns``, ``interval`` (or ``reloader_interval``),
+            ``reloader_type``.
+        :param extra_files: more files whose change restarts the process
+            (with ``use_reloader``); Flask-SocketIO's older spelling of
+            ``reloader_options={"extra_files": ...}``.
+        :param log_output: log each HTTP request (on in debug mode).
+        :param allow_unsafe_werkzeug: accepted and ignored: Flask-SocketIO
+            needs it to run Werkzeug's development server in production;
+            gevent's pywsgi, a production server, is always used here.
         :param shutdown_timeout: seconds SIGTERM or SIGINT waits for running
             handlers (the ``shutdown_timeout`` option by default); see
             :meth:`shutdown`.
         :param header_timeout: also ``body_timeout``, ``max_http_connections``
             and ``max_http_connections_per_address``: override the option of
             that name for this server.
+        :param wsgi_server_options: gevent ``WSGIServer`` options, as Flask-SocketIO
+            passes them in gevent mode: SSL (``certfile``, ``keyfile``,
+            ``ca_certs``, ``cert_reqs``, ``ssl_version``, ``ciphers``,
+            ``ssl_context``...), ``backlog``, ``spawn``; Werkzeug's
+            ``ssl_context=(certfile, keyfile)`` works too, as do the reloader
+            keywords ``app.run()`` takes (``reloader_type``,
+            ``reloader_interval``, ``exclude_patterns``).
+        :raises TypeError: for any other keyword, naming it, before binding.
         """
         from .serving import run
 
-        run(self, app or self.app, host=host, port=port, **kwargs)
+        run(
+            self,
+            app or self.app,
+            host=host,
+            port=port,
+            debug=debug,
+            use_reloader=use_reloader,
+            reloader_options=reloader_options,
+            extra_files=extra_files,
+            log_output=log_output,
+            allow_unsafe_werkzeug=allow_unsafe_werkzeug,
+            shutdown_timeout=shutdown_timeout,
+            **wsgi_server_options,
+        )
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop gracefully: what :meth:`run` does on SIGTERM or SIGINT.
@@ -605,6 +719,43 @@ class SockEvents:
 
 #: Flask-SocketIO's name for the extension.
 SocketIO = SockEvents
+
+
+def _serving_mode(async_mode: Any) -> str:
+    """The async mode to serve with for the ``async_mode`` an app asked for.
+
+    :raises ValueError: for a mode that is neither gevent's nor one of
+        Flask-SocketIO's (``threading``, ``eventlet``).
+    """
+    if async_mode is None:
+        return "gevent"
+    if async_mode in GEVENT_MODES:
+        return str(async_mode)
+    if async_mode in REPLACED_MODES:
+        message = (
+            f"async_mode={async_mode!r}: flask_sockevents serves under gevent, so this app "
+            f"runs under gevent (threads and blocking calls are cooperative only once gevent "
+            f"has monkey-patched the standard library: serve with `python -m flask_sockevents`, "
+            f"or remove async_mode)"
+        )
+        warnings.warn(message, AsyncModeWarning, stacklevel=_caller_stacklevel())
+        logger.warning("%s", message)
+        return "gevent"
+    raise ValueError(
+        f"flask_sockevents serves under gevent: async_mode must be 'gevent' or "
+        f"'gevent_uwsgi' (or Flask-SocketIO's 'threading' or 'eventlet', which then run "
+        f"under gevent), not {async_mode!r}"
+    )
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this module (the app's line)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _payload(args: tuple[Any, ...]) -> Any:

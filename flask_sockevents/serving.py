@@ -68,6 +68,38 @@ def make_server(
     )
 
 
+#: ``run()`` keywords passed on to gevent's ``WSGIServer``: its SSL options
+#: (what ``ssl.wrap_socket`` takes, or an ``ssl_context``) and its own.
+SERVER_OPTIONS = frozenset(
+    {
+        "keyfile",
+        "certfile",
+        "ca_certs",
+        "cert_reqs",
+        "ssl_version",
+        "ciphers",
+        "server_side",
+        "do_handshake_on_connect",
+        "suppress_ragged_eofs",
+        "ssl_context",
+        "backlog",
+        "spawn",
+        "environ",
+        "error_log",
+    }
+)
+#: Werkzeug's reloader options as ``app.run()`` names them (``run()`` takes
+#: them as keywords), with their names in ``run_with_reloader``.
+RELOADER_KEYWORDS = {
+    "exclude_patterns": "exclude_patterns",
+    "reloader_interval": "interval",
+    "reloader_type": "reloader_type",
+}
+#: What ``reloader_options`` may hold: ``run_with_reloader``'s keywords and
+#: ``app.run()``'s names for them.
+RELOADER_OPTIONS = {**RELOADER_KEYWORDS, "extra_files": "extra_files", "interval": "interval"}
+
+
 def run(
     sockevents: SockEvents,
     app: Flask | None,
@@ -77,6 +109,8 @@ def run(
     use_reloader: bool | None = None,
     log_output: bool | None = None,
     reloader_options: dict[str, Any] | None = None,
+    extra_files: list[str] | None = None,
+    allow_unsafe_werkzeug: bool = False,
     shutdown_timeout: float | None = None,
     **kwargs: Any,
 ) -> None:
@@ -84,7 +118,13 @@ def run(
 
     :param shutdown_timeout: seconds a graceful shutdown waits for handlers
         (the extension's ``shutdown_timeout`` option by default).
+    :raises TypeError: for a keyword that is none of the above, of
+        :data:`SERVER_OPTIONS`, of the connection limits or of
+        :data:`RELOADER_OPTIONS`, before binding.
     """
+    server_options = _server_options(kwargs)
+    reloader = _reloader_options(reloader_options, extra_files, kwargs)
+    del allow_unsafe_werkzeug  # Werkzeug's development server is never used
     if app is None:
         raise RuntimeError("SockEvents.run() needs an app: pass it or call init_app(app) first")
     if host is None:
@@ -100,15 +140,18 @@ def run(
         log_output = app.debug
     if shutdown_timeout is not None:
         sockevents.shutdown_timeout = shutdown_timeout
+    if app.debug:
+        _install_debugger(app)
 
     def serve() -> None:
-        server = make_server(app, host, port, log_output=log_output, **kwargs)
+        server = make_server(app, host, port, log_output=log_output, **server_options)
         server.start()
         sockevents.wsgi_server = server
         _connect_message_queue(sockevents)
         freeze_startup_heap()
         stopping = _StopOnSignal(sockevents)
-        logger.warning("flask_sockevents serving on http://%s:%s", host, server.server_port)
+        scheme = "https" if server.ssl_enabled else "http"
+        logger.warning("flask_sockevents serving on %s://%s:%s", scheme, host, server.server_port)
         try:
             server.serve_forever()
             stopping.wait()
@@ -117,11 +160,83 @@ def run(
             sockevents.wsgi_server = None
 
     if use_reloader:
+        from gevent import monkey
         from werkzeug._reloader import run_with_reloader
 
-        run_with_reloader(serve, **(reloader_options or {}))
+        # Werkzeug's reloader serves from a daemon thread and exits from the main
+        # one; a gevent hub left running in a real thread can crash the
+        # interpreter's exit, and the reloader then stops instead of restarting.
+        # As Flask-SocketIO does under gevent: make that thread a greenlet.
+        monkey.patch_thread()
+        monkey.patch_time()
+        run_with_reloader(serve, **reloader)
     else:
         serve()
+
+
+def _server_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The ``WSGIServer`` options and connection limits among ``run()``'s extra keywords.
+
+    Werkzeug's ``ssl_context`` (what ``app.run()`` takes) is translated: a
+    ``(certfile, keyfile)`` pair becomes gevent's ``certfile`` and ``keyfile``;
+    an :class:`ssl.SSLContext` is passed on.
+
+    :raises TypeError: for a keyword neither a server option, a connection
+        limit nor a reloader option.
+    """
+    unknown = sorted(set(kwargs) - SERVER_OPTIONS - set(RELOADER_KEYWORDS) - set(CONNECTION_LIMITS))
+    if unknown:
+        raise TypeError(
+            f"run() got an unexpected keyword argument {unknown[0]!r} (it takes "
+            f"Flask-SocketIO's run() arguments, {', '.join(sorted(RELOADER_KEYWORDS))}, "
+            f"the connection limits {', '.join(sorted(CONNECTION_LIMITS))} "
+            f"and gevent's WSGIServer options: {', '.join(sorted(SERVER_OPTIONS))})"
+        )
+    limits = {key: value for key, value in kwargs.items() if key in CONNECTION_LIMITS}
+    options = {key: value for key, value in kwargs.items() if key in SERVER_OPTIONS}
+    context = options.get("ssl_context")
+    if isinstance(context, (tuple, list)):
+        del options["ssl_context"]
+        options["certfile"], options["keyfile"] = context
+    elif context == "adhoc":
+        raise ValueError(
+            "ssl_context='adhoc' is not supported: pass certfile= and keyfile= "
+            "(a self-signed pair: `openssl req -x509 -newkey rsa:2048 -nodes "
+            "-keyout key.pem -out cert.pem`)"
+        )
+    return {**{key: value for key, value in options.items() if value is not None}, **limits}
+
+
+def _reloader_options(
+    reloader_options: dict[str, Any] | None, extra_files: list[str] | None, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """``run_with_reloader``'s keywords from ``reloader_options``, ``extra_files``
+    and the reloader keywords of ``app.run()`` (``reloader_type``...).
+
+    :raises TypeError: for a ``reloader_options`` key Werkzeug does not know.
+    """
+    options: dict[str, Any] = {}
+    for key, value in (reloader_options or {}).items():
+        if key not in RELOADER_OPTIONS:
+            raise TypeError(f"run() got an unexpected reloader option {key!r}")
+        options[RELOADER_OPTIONS[key]] = value
+    for key, value in kwargs.items():
+        if key in RELOADER_KEYWORDS:
+            options[RELOADER_KEYWORDS[key]] = value
+    if extra_files:
+        options["extra_files"] = [*(options.get("extra_files") or []), *extra_files]
+    return options
+
+
+def _install_debugger(app: Flask) -> None:
+    """Put Werkzeug's debugger between the Socket.IO middleware and the app, as
+    Flask-SocketIO does in debug mode (HTTP errors show the interactive traceback)."""
+    from werkzeug.debug import DebuggedApplication
+
+    middleware = app.wsgi_app
+    inner = getattr(middleware, "wsgi_app", None)
+    if inner is not None and not isinstance(inner, DebuggedApplication):
+        middleware.wsgi_app = DebuggedApplication(inner, evalex=True)  # type: ignore[attr-defined]
 
 
 def freeze_startup_heap() -> None:

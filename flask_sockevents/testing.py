@@ -47,7 +47,12 @@ class SocketIOTestClient:
     """An in-process Socket.IO client for the server of ``sockevents``.
 
     Events are dispatched synchronously: when :meth:`emit` returns, the
-    handler, guards and listeners have run.
+    handler, guards and listeners have run. As with Flask-SocketIO's test
+    client, an exception that a handler raised and no error handler answered
+    (none registered, or it raised in turn) is raised again by :meth:`emit`
+    or :meth:`connect`, and so is a payload that cannot be serialized (a
+    :class:`TypeError`), whether the client sends it or the server answers
+    with it. Served over the network, the same failure only fails that event.
 
     :param app: the Flask app.
     :param sockevents: its :class:`~flask_sockevents.SockEvents`.
@@ -86,6 +91,7 @@ class SocketIOTestClient:
         self.callback_counter = 0
         self.handlers: dict[tuple[str, str], Callable[..., Any]] = {}
         self._partial: Any = None
+        self._send_errors: list[BaseException] = []
         _clients(server)[self.eio_sid] = self
         server.async_handlers = False  # dispatch inline: events are handled when emit returns
         server.manager.initialize()
@@ -183,9 +189,29 @@ class SocketIOTestClient:
     # -- plumbing ----------------------------------------------------------------
 
     def _deliver(self, pkt: packet.Packet) -> None:
-        encoded = pkt.encode()
-        for part in encoded if isinstance(encoded, list) else [encoded]:
-            self.server._handle_eio_message(self.eio_sid, part)
+        """Hand ``pkt`` to the server; raise what its dispatch failed with, unanswered."""
+        encoded = pkt.encode()  # an unserializable payload raises TypeError here
+        failed: list[Event] = []
+        delivering = threading.get_ident()
+
+        def on_failure(sender: Any, event: Event) -> None:
+            if threading.get_ident() == delivering:  # this dispatch, not another thread's
+                failed.append(event)
+
+        self._send_errors = []
+        bus_signals.event_failed.connect(on_failure, sender=self.app, weak=False)
+        try:
+            for part in encoded if isinstance(encoded, list) else [encoded]:
+                self.server._handle_eio_message(self.eio_sid, part)
+        finally:
+            bus_signals.event_failed.disconnect(on_failure, sender=self.app)
+        for event in failed:
+            if not event.replied and event.error is not None:
+                raise event.error
+        answered = {id(event.error) for event in failed}
+        for error in self._send_errors:
+            if id(error) not in answered:
+                raise error
 
     def _receive(self, pkt: packet.Packet) -> None:
         namespace = pkt.namespace or "/"
@@ -218,7 +244,11 @@ def _clients(server: Any) -> dict[str, SocketIOTestClient]:
         client = clients.get(eio_sid)
         if client is None:
             return
-        encoded = pkt.encode()  # round-trip, as a real client would see it
+        try:
+            encoded = pkt.encode()  # round-trip, as a real client would see it
+        except Exception as exc:  # an unserializable emit or ack: the test fails with it
+            client._send_errors.append(exc)
+            raise
         parts = encoded if isinstance(encoded, list) else [encoded]
         decoded = packet.Packet(encoded_packet=parts[0])
         for attachment in parts[1:]:

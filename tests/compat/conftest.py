@@ -6,9 +6,15 @@ written for Flask-SocketIO runs after changing only its import line.
 
 Every test builds a fresh Flask app and a fresh ``SocketIO`` so that handlers
 registered by one test never answer another test's events.
+
+Tests that take ``extension`` run twice, against Flask-SocketIO 5.7 itself and
+against flask_sockevents, and assert the same outcome for both.
 """
 
 from __future__ import annotations
+
+import importlib
+from types import ModuleType
 
 import pytest
 from flask import Flask
@@ -29,3 +35,9 @@ def app() -> Flask:
 def socketio(app: Flask) -> SocketIO:
     """``SocketIO(app)`` with default options."""
     return SocketIO(app)
+
+
+@pytest.fixture(params=["flask_socketio", "flask_sockevents"])
+def extension(request: pytest.FixtureRequest) -> ModuleType:
+    """The module an app imports ``SocketIO``, ``emit``, ``Namespace``... from."""
+    return importlib.import_module(request.param)

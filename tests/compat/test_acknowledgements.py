@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask
 
-from flask_sockevents import SocketIO, emit
+from flask_sockevents import SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_return_value_of_the_handler_is_the_ack(app: Flask, socketio: SocketIO) -> None:
@@ -84,12 +92,12 @@ def test_message_and_json_handlers_ack_through_send_callback(
 
 
 def test_ack_carries_the_value_at_return_time_after_an_emit_of_the_same_object(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("changing response")
     def on_changing_response() -> dict[str, str]:
         data = {"foo": "bar"}
-        emit("my custom response", data)
+        extension.emit("my custom response", data)
         data["foo"] = "baz"
         return data
 

@@ -7,11 +7,19 @@ argument: the namespace of a catch-all namespace handler is ``request.namespace`
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
-from flask_sockevents import SocketIO, emit
+from flask_sockevents import SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_catch_all_event_handler_receives_the_event_name_first(
@@ -40,10 +48,12 @@ def test_catch_all_event_handler_return_value_is_the_ack(app: Flask, socketio: S
     assert client.emit("anything", 1, 2, callback=True) == ["anything", 1, 2]
 
 
-def test_catch_all_event_handler_can_reply_to_the_sender(app: Flask, socketio: SocketIO) -> None:
+def test_catch_all_event_handler_can_reply_to_the_sender(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("*")
     def catch_all(event: str, data: Any) -> None:
-        emit("caught", event)
+        extension.emit("caught", event)
 
     client = socketio.test_client(app)
     client.emit("surprise", None)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
-from flask_sockevents import ConnectionRefusedError, SocketIO, disconnect, emit
+from flask_sockevents import ConnectionRefusedError, SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_connect_handler_with_auth_parameter_receives_the_client_auth(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     received: list[Any] = []
 
     @socketio.on("connect")
     def test_connect(auth: Any) -> None:
         received.append(auth)
-        emit("my response", {"data": "Connected"})
+        extension.emit("my response", {"data": "Connected"})
 
     client = socketio.test_client(app, auth={"token": "abc"})
 
@@ -153,13 +161,13 @@ def test_disconnect_handler_without_reason_parameter_is_called(
 
 
 def test_disconnect_called_in_a_handler_disconnects_that_client_with_server_reason(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     reasons: list[str] = []
 
     @socketio.on("leave me")
     def leave_me() -> None:
-        disconnect()
+        extension.disconnect()
 
     @socketio.on("disconnect")
     def test_disconnect(reason: str) -> None:
@@ -212,8 +220,10 @@ def test_connecting_to_a_namespace_without_handlers_is_refused(
     assert not client.is_connected("/nowhere")
 
 
-def test_namespaces_option_star_accepts_connections_to_any_namespace(app: Flask) -> None:
-    socketio = SocketIO(app, namespaces="*")
+def test_namespaces_option_star_accepts_connections_to_any_namespace(
+    app: Flask, extension: ModuleType
+) -> None:
+    socketio = extension.SocketIO(app, namespaces="*")
 
     client = socketio.test_client(app, namespace="/anything")
 

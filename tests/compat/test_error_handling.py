@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
 from flask_sockevents import ConnectionRefusedError, SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_on_error_handles_the_default_namespace_and_its_return_value_is_the_ack(

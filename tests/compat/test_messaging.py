@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
-from flask_sockevents import SocketIO, emit, send
+from flask_sockevents import SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_unnamed_message_event_receives_a_string_and_send_echoes_it(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("message")
     def handle_message(message: str) -> None:
-        send(message)
+        extension.send(message)
 
     client = socketio.test_client(app)
     client.send("hello")
@@ -24,11 +32,11 @@ def test_unnamed_message_event_receives_a_string_and_send_echoes_it(
 
 
 def test_unnamed_json_event_receives_a_dict_and_send_json_echoes_it(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("json")
     def handle_json(json: dict[str, Any]) -> None:
-        send(json, json=True)
+        extension.send(json, json=True)
 
     client = socketio.test_client(app)
     client.send({"a": "b"}, json=True)
@@ -37,11 +45,11 @@ def test_unnamed_json_event_receives_a_dict_and_send_json_echoes_it(
 
 
 def test_custom_named_event_receives_json_and_emit_replies_to_the_sender(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("my event")
     def handle_my_custom_event(json: dict[str, Any]) -> None:
-        emit("my response", json)
+        extension.emit("my response", json)
 
     sender = socketio.test_client(app)
     bystander = socketio.test_client(app)
@@ -66,10 +74,12 @@ def test_custom_named_event_receives_multiple_arguments(app: Flask, socketio: So
     assert received == [("one", 2, [3])]
 
 
-def test_event_data_may_be_string_bytes_int_or_json(app: Flask, socketio: SocketIO) -> None:
+def test_event_data_may_be_string_bytes_int_or_json(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("echo")
     def echo(data: Any) -> None:
-        emit("echo", data)
+        extension.emit("echo", data)
 
     client = socketio.test_client(app)
     for data in ("text", b"\x00\x01\xff", 7, {"nested": [1, {"x": None}]}):
@@ -83,10 +93,12 @@ def test_event_data_may_be_string_bytes_int_or_json(app: Flask, socketio: Socket
     ]
 
 
-def test_emit_with_a_tuple_sends_multiple_arguments(app: Flask, socketio: SocketIO) -> None:
+def test_emit_with_a_tuple_sends_multiple_arguments(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("my event")
     def handle_my_custom_event(json: dict[str, Any]) -> None:
-        emit("my response", ("foo", "bar", json))
+        extension.emit("my response", ("foo", "bar", json))
 
     client = socketio.test_client(app)
     client.emit("my event", {"a": 1})
@@ -97,12 +109,12 @@ def test_emit_with_a_tuple_sends_multiple_arguments(app: Flask, socketio: Socket
 
 
 def test_send_and_emit_default_to_the_namespace_of_the_incoming_event(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("my event", namespace="/chat")
     def handle_my_custom_event(data: str) -> None:
-        emit("my response", data)
-        send(data)
+        extension.emit("my response", data)
+        extension.send(data)
 
     client = socketio.test_client(app, namespace="/chat")
     client.emit("my event", "hi", namespace="/chat")
@@ -114,15 +126,15 @@ def test_send_and_emit_default_to_the_namespace_of_the_incoming_event(
 
 
 def test_broadcast_with_an_explicit_namespace_reaches_the_clients_of_that_namespace(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("message")
     def handle_message(message: str) -> None:
-        send(message, namespace="/chat", broadcast=True)
+        extension.send(message, namespace="/chat", broadcast=True)
 
     @socketio.on("my event")
     def handle_my_custom_event(json: dict[str, Any]) -> None:
-        emit("my response", json, namespace="/chat", broadcast=True)
+        extension.emit("my response", json, namespace="/chat", broadcast=True)
 
     @socketio.on("connect", namespace="/chat")
     def connect_chat() -> None:
@@ -141,11 +153,11 @@ def test_broadcast_with_an_explicit_namespace_reaches_the_clients_of_that_namesp
 
 
 def test_emit_broadcast_reaches_every_client_in_the_namespace_including_the_sender(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("my event")
     def handle_my_custom_event(data: str) -> None:
-        emit("my response", data, broadcast=True)
+        extension.emit("my response", data, broadcast=True)
 
     @socketio.on("connect", namespace="/other")
     def connect_other() -> None:
@@ -163,11 +175,11 @@ def test_emit_broadcast_reaches_every_client_in_the_namespace_including_the_send
 
 
 def test_send_broadcast_reaches_every_client_in_the_namespace(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("json")
     def handle_json(json: dict[str, Any]) -> None:
-        send(json, json=True, broadcast=True)
+        extension.send(json, json=True, broadcast=True)
 
     sender = socketio.test_client(app)
     peer = socketio.test_client(app)
@@ -179,11 +191,11 @@ def test_send_broadcast_reaches_every_client_in_the_namespace(
 
 
 def test_emit_broadcast_with_include_self_false_skips_the_sender(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("my event")
     def handle_my_custom_event(data: str) -> None:
-        emit("my response", data, broadcast=True, include_self=False)
+        extension.emit("my response", data, broadcast=True, include_self=False)
 
     sender = socketio.test_client(app)
     peer = socketio.test_client(app)
@@ -195,14 +207,16 @@ def test_emit_broadcast_with_include_self_false_skips_the_sender(
     ]
 
 
-def test_emit_to_a_session_id_reaches_only_that_client(app: Flask, socketio: SocketIO) -> None:
+def test_emit_to_a_session_id_reaches_only_that_client(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("whoami")
     def whoami() -> str:
         return request.sid
 
     @socketio.on("private message")
     def private_message(to_sid: str, text: str) -> None:
-        emit("private", text, to=to_sid)
+        extension.emit("private", text, to=to_sid)
 
     sender = socketio.test_client(app)
     recipient = socketio.test_client(app)
@@ -215,10 +229,12 @@ def test_emit_to_a_session_id_reaches_only_that_client(app: Flask, socketio: Soc
     assert bystander.get_received() == []
 
 
-def test_emit_skip_sid_skips_that_client(app: Flask, socketio: SocketIO) -> None:
+def test_emit_skip_sid_skips_that_client(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("shout")
     def shout(text: str) -> None:
-        emit("shouted", text, broadcast=True, skip_sid=request.sid)
+        extension.emit("shouted", text, broadcast=True, skip_sid=request.sid)
 
     sender = socketio.test_client(app)
     peer = socketio.test_client(app)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask
 
-from flask_sockevents import SocketIO, emit
+from flask_sockevents import SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def test_on_with_namespace_handles_events_of_that_namespace_only(
@@ -50,11 +58,11 @@ def test_event_decorator_accepts_a_namespace(app: Flask, socketio: SocketIO) -> 
 
 
 def test_event_decorator_named_connect_is_the_connect_handler(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.event(namespace="/test")
     def connect() -> None:
-        emit("welcome", "to /test")
+        extension.emit("welcome", "to /test")
 
     client = socketio.test_client(app, namespace="/test")
 
@@ -63,9 +71,11 @@ def test_event_decorator_named_connect_is_the_connect_handler(
     ]
 
 
-def test_on_event_registers_a_handler_without_a_decorator(app: Flask, socketio: SocketIO) -> None:
+def test_on_event_registers_a_handler_without_a_decorator(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     def my_function_handler(data: dict[str, Any]) -> None:
-        emit("my response", data)
+        extension.emit("my response", data)
 
     socketio.on_event("my event", my_function_handler, namespace="/test")
     client = socketio.test_client(app, namespace="/test")

@@ -2,41 +2,42 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
+import pytest
 from flask import Flask, request
 
-from flask_sockevents import (
-    SocketIO,
-    close_room,
-    emit,
-    join_room,
-    leave_room,
-    rooms,
-    send,
-)
+from flask_sockevents import SocketIO
 
 
-def _chat_handlers(socketio: SocketIO) -> None:
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
+
+
+def _chat_handlers(socketio: SocketIO, extension: ModuleType) -> None:
     """The join/leave/say handlers of the documentation's chat example."""
 
     @socketio.on("join")
     def on_join(data: dict[str, str]) -> None:
-        join_room(data["room"])
-        send(data["username"] + " has entered the room.", to=data["room"])
+        extension.join_room(data["room"])
+        extension.send(data["username"] + " has entered the room.", to=data["room"])
 
     @socketio.on("leave")
     def on_leave(data: dict[str, str]) -> None:
-        leave_room(data["room"])
-        send(data["username"] + " has left the room.", to=data["room"])
+        extension.leave_room(data["room"])
+        extension.send(data["username"] + " has left the room.", to=data["room"])
 
     @socketio.on("say")
     def on_say(data: dict[str, str]) -> None:
-        emit("said", data["text"], to=data["room"])
+        extension.emit("said", data["text"], to=data["room"])
 
 
 def test_join_room_then_send_to_room_reaches_the_room_members(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
-    _chat_handlers(socketio)
+    _chat_handlers(socketio, extension)
     alice = socketio.test_client(app)
     bob = socketio.test_client(app)
     outsider = socketio.test_client(app)
@@ -52,14 +53,16 @@ def test_join_room_then_send_to_room_reaches_the_room_members(
     assert outsider.get_received() == []
 
 
-def test_emit_with_room_keyword_is_an_alias_of_to(app: Flask, socketio: SocketIO) -> None:
+def test_emit_with_room_keyword_is_an_alias_of_to(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("join")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     @socketio.on("say")
     def on_say(room: str, text: str) -> None:
-        emit("said", text, room=room)
+        extension.emit("said", text, room=room)
 
     member = socketio.test_client(app)
     outsider = socketio.test_client(app)
@@ -70,8 +73,10 @@ def test_emit_with_room_keyword_is_an_alias_of_to(app: Flask, socketio: SocketIO
     assert outsider.get_received() == []
 
 
-def test_leave_room_stops_room_messages(app: Flask, socketio: SocketIO) -> None:
-    _chat_handlers(socketio)
+def test_leave_room_stops_room_messages(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
+    _chat_handlers(socketio, extension)
     alice = socketio.test_client(app)
     bob = socketio.test_client(app)
     alice.emit("join", {"username": "alice", "room": "lobby"})
@@ -87,15 +92,15 @@ def test_leave_room_stops_room_messages(app: Flask, socketio: SocketIO) -> None:
 
 
 def test_emit_to_room_with_include_self_false_skips_the_sender(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("join")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     @socketio.on("say")
     def on_say(room: str, text: str) -> None:
-        emit("said", text, to=room, include_self=False)
+        extension.emit("said", text, to=room, include_self=False)
 
     alice = socketio.test_client(app)
     bob = socketio.test_client(app)
@@ -107,16 +112,18 @@ def test_emit_to_room_with_include_self_false_skips_the_sender(
     assert bob.get_received() == [{"name": "said", "args": ["hi bob"], "namespace": "/"}]
 
 
-def test_rooms_lists_the_personal_room_and_the_joined_rooms(app: Flask, socketio: SocketIO) -> None:
+def test_rooms_lists_the_personal_room_and_the_joined_rooms(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("join")
     def on_join(room: str) -> list[str]:
-        join_room(room)
-        return sorted(rooms())
+        extension.join_room(room)
+        return sorted(extension.rooms())
 
     @socketio.on("leave")
     def on_leave(room: str) -> list[str]:
-        leave_room(room)
-        return sorted(rooms())
+        extension.leave_room(room)
+        return sorted(extension.rooms())
 
     @socketio.on("whoami")
     def whoami() -> str:
@@ -131,7 +138,7 @@ def test_rooms_lists_the_personal_room_and_the_joined_rooms(app: Flask, socketio
 
 
 def test_every_client_is_in_a_personal_room_named_by_its_sid(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("whoami")
     def whoami() -> str:
@@ -139,7 +146,7 @@ def test_every_client_is_in_a_personal_room_named_by_its_sid(
 
     @socketio.on("note")
     def note(to_sid: str, text: str) -> None:
-        send(text, to=to_sid)
+        extension.send(text, to=to_sid)
 
     sender = socketio.test_client(app)
     recipient = socketio.test_client(app)
@@ -149,18 +156,20 @@ def test_every_client_is_in_a_personal_room_named_by_its_sid(
     assert sender.get_received() == []
 
 
-def test_close_room_removes_every_member(app: Flask, socketio: SocketIO) -> None:
+def test_close_room_removes_every_member(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("join")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     @socketio.on("close")
     def on_close(room: str) -> None:
-        close_room(room)
+        extension.close_room(room)
 
     @socketio.on("say")
     def on_say(room: str, text: str) -> None:
-        emit("said", text, to=room)
+        extension.emit("said", text, to=room)
 
     alice = socketio.test_client(app)
     bob = socketio.test_client(app)
@@ -173,10 +182,12 @@ def test_close_room_removes_every_member(app: Flask, socketio: SocketIO) -> None
     assert bob.get_received() == []
 
 
-def test_socketio_close_room_works_outside_a_handler(app: Flask, socketio: SocketIO) -> None:
+def test_socketio_close_room_works_outside_a_handler(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("join", namespace="/chat")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     member = socketio.test_client(app, namespace="/chat")
     member.emit("join", "lobby", namespace="/chat")
@@ -186,14 +197,14 @@ def test_socketio_close_room_works_outside_a_handler(app: Flask, socketio: Socke
     assert member.get_received("/chat") == []
 
 
-def test_rooms_are_per_namespace(app: Flask, socketio: SocketIO) -> None:
+def test_rooms_are_per_namespace(app: Flask, socketio: SocketIO, extension: ModuleType) -> None:
     @socketio.on("join")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     @socketio.on("join", namespace="/chat")
     def on_join_chat(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     root_member = socketio.test_client(app)
     chat_member = socketio.test_client(app, namespace="/chat")
@@ -205,10 +216,12 @@ def test_rooms_are_per_namespace(app: Flask, socketio: SocketIO) -> None:
     assert chat_member.get_received("/chat") == []
 
 
-def test_disconnected_client_is_removed_from_its_rooms(app: Flask, socketio: SocketIO) -> None:
+def test_disconnected_client_is_removed_from_its_rooms(
+    app: Flask, socketio: SocketIO, extension: ModuleType
+) -> None:
     @socketio.on("join")
     def on_join(room: str) -> None:
-        join_room(room)
+        extension.join_room(room)
 
     leaving = socketio.test_client(app)
     staying = socketio.test_client(app)

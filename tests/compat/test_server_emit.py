@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
-from flask_sockevents import SocketIO, join_room
+from flask_sockevents import SocketIO
+
+
+@pytest.fixture
+def socketio(app: Flask, extension: ModuleType) -> SocketIO:
+    """``SocketIO(app)``, of Flask-SocketIO 5.7 and of flask_sockevents: each test runs on both."""
+    return extension.SocketIO(app)
 
 
 def _listeners(app: Flask, socketio: SocketIO) -> None:
@@ -56,11 +64,11 @@ def test_socketio_emit_from_an_http_view_reaches_clients_of_the_namespace(
 
 
 def test_socketio_emit_with_to_reaches_a_room_or_a_single_client(
-    app: Flask, socketio: SocketIO
+    app: Flask, socketio: SocketIO, extension: ModuleType
 ) -> None:
     @socketio.on("join")
     def on_join(room: str) -> str:
-        join_room(room)
+        extension.join_room(room)
         return request.sid
 
     member = socketio.test_client(app)

@@ -47,7 +47,8 @@ def test_signal_recorder_fixture_sees_each_signal_in_order(
     socketio_client, signal_recorder
 ) -> None:
     socketio_client.emit("echo", 1)
-    socketio_client.emit("boom")
+    with pytest.raises(RuntimeError, match="boom"):  # no error handler: the client raises it
+        socketio_client.emit("boom")
 
     assert signal_recorder.names() == [
         "event_received",
