@@ -41,6 +41,7 @@ import urllib.parse
 from typing import Any
 
 import engineio
+import gevent
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.socket import Socket as _Socket
@@ -65,10 +66,34 @@ class EngineIOSocket(_Socket):
     """
 
     connected: bool  # python-engineio's: the handshake is complete
+    last_ping: float | None  # python-engineio's: when the unanswered ping went out
 
     def __init__(self, server: EngineIOServer, sid: str) -> None:
         super().__init__(server, sid)
         self.polls_waiting = 0
+        self._pinger: Any = None  # the greenlet of the current heartbeat cycle
+
+    def schedule_ping(self) -> None:
+        """Start the next heartbeat cycle (at the handshake, then at each pong).
+
+        The cycle it replaces, still waiting out its pong deadline, is
+        stopped: one heartbeat greenlet per session, never more.
+        """
+        if self.last_ping:
+            self.last_ping = None
+            self._stop_pinger()
+            self._pinger = self.server.start_background_task(self._send_ping)
+
+    def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """Close the session, and with it its heartbeat (no greenlet outlives the session)."""
+        super().close(wait=wait, abort=abort, reason=reason)
+        self._stop_pinger()
+
+    def _stop_pinger(self) -> None:
+        pinger = self._pinger
+        self._pinger = None
+        if pinger is not None and pinger is not gevent.getcurrent():
+            pinger.kill(block=False)
 
     def poll(self) -> list[Any]:
         """The packets to write: to a long-polling GET, or to the websocket once upgraded.
