@@ -275,7 +275,7 @@ class Bus:
 
 
 def _handler_args(event: Event, handler: HandlerCall) -> tuple[Any, ...]:
-    if event.kind is EventKind.EVENT:
+    if event.kind is EventKind.EVENT or event.kind is EventKind.SERVER:
         return (event.name, *event.args) if handler.prepend_name else event.args
     capacity = handler.capacity
     return event.args if capacity is None else event.args[:capacity]

@@ -19,6 +19,7 @@ from flask import Flask
 
 from . import signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
+from .cluster import Cluster, ClusterReply, ClusterSockets
 from .context import EventContext
 from .event import Event, EventKind, Outcome
 from .namespace import Namespace, register_namespace
@@ -53,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "path": "socket.io",
     "namespaces": None,
     "shutdown_timeout": 10.0,
+    "cluster_heartbeat": 5.0,
+    "cluster_headers": None,
 }
 _CONFIG_PREFIX = "SOCKEVENTS_"
 
@@ -87,6 +90,10 @@ class SockEvents:
     - ``path`` ("socket.io"): the endpoint.
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
+    - ``cluster_heartbeat`` (5): seconds between the heartbeats by which the
+      processes sharing a Redis queue know each other (see :mod:`.cluster`).
+    - ``cluster_headers``: the handshake headers :meth:`fetch_sockets` shows
+      (:data:`~flask_sockevents.cluster.DEFAULT_HEADERS` by default).
 
     ``json="orjson"`` encodes and decodes packets with orjson (see
     :mod:`flask_sockevents.fastjson`); a module with ``dumps`` and ``loads``
@@ -111,6 +118,7 @@ class SockEvents:
         self.path: str = DEFAULTS["path"]
         self._contexts: EventContext | None = None
         self._accepted_namespaces: set[str] | None = {"/"}
+        self.cluster: Cluster | None = None
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -170,9 +178,18 @@ class SockEvents:
         )
         for namespace_handler in self.namespace_handlers.values():
             namespace_handler._set_server(self.server)
+        self.app = app
+        self.cluster = Cluster(
+            self,
+            settings["message_queue"],
+            settings["channel"],
+            heartbeat=float(settings["cluster_heartbeat"]),
+            headers=settings["cluster_headers"],
+        )
         if app is None:
             return
-        self.app = app
+        signals.client_connected.connect(self._cluster_connected, sender=app, weak=True)
+        signals.client_disconnected.connect(self._cluster_disconnected, sender=app, weak=True)
         self.bus.sender = app
         self._contexts = EventContext(app, manage_session=settings["manage_session"])
         app.wsgi_app = socketio.WSGIApp(  # type: ignore[method-assign]
@@ -210,6 +227,14 @@ class SockEvents:
             raise
         finally:
             contexts.pop(context, error)
+
+    def _cluster_connected(self, sender: Any, event: Event, **_: Any) -> None:
+        if self.cluster is not None and not self.cluster.started:
+            self.cluster.start()
+
+    def _cluster_disconnected(self, sender: Any, event: Event, **_: Any) -> None:
+        if self.cluster is not None and event.sid is not None:
+            self.cluster.forget_socket(event.sid, event.namespace)
 
     def _publish_emit(self, event: Event) -> None:
         if signals.event_emitted.receivers:
@@ -387,6 +412,74 @@ class SockEvents:
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         """Disconnect client ``sid``; its disconnect is published on the bus once."""
         self._require_server().disconnect(sid, namespace=namespace or "/")
+
+    # -- the cluster: every process sharing the message queue -------------------
+
+    def _require_cluster(self) -> Cluster:
+        self._require_server()
+        assert self.cluster is not None
+        return self.cluster
+
+    def fetch_sockets(
+        self, room: str | None = None, namespace: str = "/", timeout: float = 5
+    ) -> ClusterSockets:
+        """Describe the clients of ``namespace`` (in ``room``) connected to any process.
+
+        Each is a :class:`~flask_sockevents.cluster.RemoteSocket`: ``sid``,
+        ``namespace``, ``rooms``, ``remote_addr``, the allowed handshake
+        ``headers``, the app's ``data`` (see :meth:`socket_data`) and the
+        ``process`` it is connected to. The list's ``missing`` names the
+        processes that did not answer within ``timeout`` seconds.
+        """
+        return self._require_cluster().fetch_sockets(room, namespace, timeout)
+
+    def sockets_join(
+        self, rooms: str | list[str], room: str | None = None, namespace: str = "/",
+        timeout: float = 5,
+    ) -> ClusterReply:  # fmt: skip
+        """Put the clients of ``room`` (every client if ``None``) in ``rooms``, in every process."""
+        return self._require_cluster().sockets_join(rooms, room, namespace, timeout)
+
+    def sockets_leave(
+        self, rooms: str | list[str], room: str | None = None, namespace: str = "/",
+        timeout: float = 5,
+    ) -> ClusterReply:  # fmt: skip
+        """Take the clients of ``room`` (every client if ``None``) out of ``rooms``, everywhere."""
+        return self._require_cluster().sockets_leave(rooms, room, namespace, timeout)
+
+    def disconnect_sockets(
+        self, room: str | None = None, namespace: str = "/", timeout: float = 5
+    ) -> ClusterReply:
+        """Disconnect the clients of ``room`` (every client if ``None``), in every process."""
+        return self._require_cluster().disconnect_sockets(room, namespace, timeout)
+
+    def server_side_emit(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        callback: Callable[[ClusterReply], Any] | None = None,
+        timeout: float = 5,
+    ) -> None:
+        """Publish ``event`` on the bus of every other process, as an event of kind ``server``.
+
+        See :meth:`flask_sockevents.cluster.Cluster.server_side_emit`.
+        """
+        self._require_cluster().server_side_emit(
+            event, *args, namespace=namespace, callback=callback, timeout=timeout
+        )
+
+    def socket_data(self, sid: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+        """The app's mutable dict for a client of this process, shown by :meth:`fetch_sockets`.
+
+        Without ``sid`` (and ``namespace``), the client of the current event.
+
+        :raises KeyError: when the client is not connected to this process.
+        """
+        if sid is None:
+            sid = flask.request.sid  # type: ignore[attr-defined]
+            namespace = namespace or flask.request.namespace  # type: ignore[attr-defined]
+        return self._require_cluster().socket_data(sid, namespace or "/")
 
     def _in_event_context(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap an ack callback so it runs in the Flask context of the current client."""

@@ -1,4 +1,4 @@
-"""Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging.
+"""Listeners that ship with flask_sockevents: audit trail, Prometheus metrics, logging, presence.
 
 Each plugs in with one line (``AuditLog(path, sockevents)``,
 ``Metrics(sockevents)``, ``LoggingListener(sockevents)``), sees every
@@ -9,5 +9,6 @@ dispatch.
 from flask_sockevents.listeners.audit import AuditLog
 from flask_sockevents.listeners.logging import LoggingListener
 from flask_sockevents.listeners.metrics import Metrics
+from flask_sockevents.listeners.presence import Presence
 
-__all__ = ["AuditLog", "LoggingListener", "Metrics"]
+__all__ = ["AuditLog", "LoggingListener", "Metrics", "Presence"]
