@@ -20,6 +20,7 @@ from flask import Flask, request
 from flask_sockevents import Event, EventKind, SockEvents, join_room, signals
 from flask_sockevents.cluster import ClusterReply
 from flask_sockevents.listeners import Presence
+from flask_sockevents.monitor import Monitor
 
 
 def _reply(reply: ClusterReply) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def create_app() -> Flask:
         namespaces="*",
     )
     presence = Presence(sockevents, user=lambda: request.args.get("user"))
+    Monitor(sockevents)
     server_events: list[dict[str, Any]] = []
     presence_log: list[list[Any]] = []
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import socketio
 
-from tests.production._support import wait_for
+from tests.production._support import TIMEOUT, wait_for
 
 from ._support import Cluster, start_cluster
 
@@ -189,3 +191,36 @@ def test_malformed_cluster_messages_are_dropped_and_counted(cluster: Cluster) ->
     wait_for(lambda: sum(dropped().values()) >= 4)
     assert dropped() == {"not JSON": 1, "malformed": 1, "malformed request": 2}
     assert member.call("fetch", None)["missing"] == []
+
+
+def test_the_monitor_sums_every_process_and_breaks_the_figures_down_per_process(
+    cluster: Cluster,
+) -> None:
+    for server in cluster.servers:
+        cluster.connect(server)
+    page = socketio.Client(reconnection=False)
+    page.connect(cluster.servers[0].url, namespaces=["/sockevents"], transports=["websocket"])
+    try:
+
+        def cluster_view() -> dict[str, Any]:
+            snapshot = page.call("snapshot", namespace="/sockevents", timeout=TIMEOUT)
+            return dict(snapshot["cluster"])
+
+        # Two guarded server-side events were rejected, one on each other process,
+        # by an earlier test; the others' figures arrive with their next heartbeat.
+        view = wait_for(
+            lambda: (
+                (v := cluster_view())["totals"]["processes"] == 3
+                and v["totals"]["rejected"] >= 2
+                and v
+            )
+        )
+        rows = {row["pid"]: row for row in view["processes"]}
+        assert rows.keys() == {server.pid for server in cluster.servers}
+        assert view["processes"][0]["self"] is True
+        assert view["processes"][0]["pid"] == cluster.servers[0].pid
+        assert all(row["clients"] >= 1 for row in rows.values())
+        for key in ("clients", "received", "rejected"):
+            assert view["totals"][key] == sum(row[key] for row in rows.values())
+    finally:
+        page.disconnect()
