@@ -408,6 +408,8 @@ class Cluster:
         except Exception:
             logger.exception("cluster request %s failed", request.op)
             result = None
+        if request.op == "emit" and request.args.get("ack") is False:
+            return  # nobody waits for this answer
         try:
             link.answer(request, result)
         except (TypeError, ValueError):
@@ -546,7 +548,7 @@ class Cluster:
         if size > _MAX_ARGS_SIZE:
             raise ValueError(f"server_side_emit arguments over {_MAX_ARGS_SIZE} bytes")
         link = self._require_cluster()
-        message = {"event": event, "args": list(args)}
+        message = {"event": event, "args": list(args), "ack": callback is not None}
         if link is None:
             if callback is not None:
                 callback(ClusterReply())

@@ -59,12 +59,16 @@ class Member:
 class Cluster:
     """Server processes of one channel on one Redis, with the clients opened on them."""
 
-    def __init__(self, redis_url: str, channel: str, logs: Path, size: int = 3) -> None:
+    def __init__(
+        self, redis_url: str, channel: str, logs: Path, size: int = 3,
+        env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         import redis
 
         self.redis_url = redis_url
         self.channel = channel
         self.logs = logs
+        self.env = env or {}
         self.redis = redis.Redis.from_url(redis_url)
         self.servers: list[Process] = []
         self.members: list[Member] = []
@@ -82,6 +86,7 @@ class Cluster:
             "SOCKEVENTS_TEST_QUEUE": self.redis_url,
             "SOCKEVENTS_TEST_CHANNEL": self.channel,
             "SOCKEVENTS_TEST_HEARTBEAT": str(HEARTBEAT),
+            **self.env,
         }
         argv = [sys.executable, "-m", "flask_sockevents", APP, "--port"]
         port = free_port()

@@ -2,7 +2,9 @@
 
 - ``SOCKEVENTS_TEST_QUEUE``: the Redis URL of the message queue;
 - ``SOCKEVENTS_TEST_CHANNEL``: the queue's channel (each test module has its own);
-- ``SOCKEVENTS_TEST_HEARTBEAT``: ``cluster_heartbeat`` in seconds.
+- ``SOCKEVENTS_TEST_HEARTBEAT``: ``cluster_heartbeat`` in seconds;
+- ``SOCKEVENTS_TEST_PING_INTERVAL``: Engine.IO's ``ping_interval`` (the
+  benchmark raises it so that idle polling sessions stay open).
 
 A client's user (for presence) is the ``user`` query parameter of its
 handshake. Events let a test drive the cluster API from inside a process and
@@ -12,6 +14,7 @@ read what the process saw: server-side events on its bus, presence signals.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import gevent.event
@@ -37,6 +40,7 @@ def create_app() -> Flask:
         cluster_heartbeat=float(os.environ.get("SOCKEVENTS_TEST_HEARTBEAT", "0.5")),
         max_connections_per_address=None,
         namespaces="*",
+        ping_interval=float(os.environ.get("SOCKEVENTS_TEST_PING_INTERVAL", "25")),
     )
     presence = Presence(sockevents, user=lambda: request.args.get("user"))
     Monitor(sockevents)
@@ -82,6 +86,15 @@ def create_app() -> Flask:
             ],
             "missing": list(found.missing),
         }
+
+    @sockevents.on("time_fetch")
+    def time_fetch(room: str | None = None) -> dict[str, Any]:
+        """How long fetch_sockets takes here (for the benchmark), and what it found."""
+        started = time.perf_counter()
+        found = sockevents.fetch_sockets(room, timeout=10)
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "count": len(found), "missing": list(found.missing),
+                "processes": len({socket.process for socket in found})}  # fmt: skip
 
     @sockevents.on("sockets_join")
     def sockets_join(rooms: list[str], room: str | None) -> dict[str, Any]:

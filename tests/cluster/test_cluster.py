@@ -8,6 +8,8 @@ see, and what the other processes' buses saw.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,3 +226,28 @@ def test_the_monitor_sums_every_process_and_breaks_the_figures_down_per_process(
             assert view["totals"][key] == sum(row[key] for row in rows.values())
     finally:
         page.disconnect()
+
+
+def test_a_process_with_no_app_can_fetch_sockets_and_emit_to_every_server(
+    cluster: Cluster,
+) -> None:
+    members = [cluster.connect(server) for server in cluster.servers]
+    before = [len(member.call("server_events")) for member in members]
+    code = (
+        "import sys, json\n"
+        "from flask_sockevents import SockEvents\n"
+        "sockevents = SockEvents(message_queue=sys.argv[1], channel=sys.argv[2])\n"
+        "found = sockevents.fetch_sockets(timeout=5)\n"
+        "sockevents.server_side_emit('hello', 'from a script')\n"
+        "print(json.dumps({'sids': [s.sid for s in found], 'missing': list(found.missing)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, cluster.redis_url, cluster.channel],
+        check=True, capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    answer = json.loads(done.stdout)
+    assert answer["missing"] == []
+    assert {member.sid for member in members} <= set(answer["sids"])
+    for member, count in zip(members, before, strict=True):
+        wait_for(lambda member=member, count=count: len(member.call("server_events")) > count)
+        assert member.call("server_events")[count:][0]["args"] == ["from a script"]
