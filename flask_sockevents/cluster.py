@@ -190,7 +190,10 @@ class Cluster:
         self.started = True
         if self.link is None:
             return
-        self._beat()
+        try:
+            self._beat()
+        except Exception:  # Redis is down: the heartbeat task keeps trying
+            logger.exception("cluster: cannot register this process yet")
         spawn = self.sockevents.server.start_background_task
         spawn(self._answer_requests)
         spawn(self._beat_forever)

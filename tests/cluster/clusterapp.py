@@ -22,6 +22,7 @@ from flask import Flask, request
 
 from flask_sockevents import Event, EventKind, SockEvents, join_room, signals
 from flask_sockevents.cluster import ClusterReply
+from flask_sockevents.guards import RequireUser
 from flask_sockevents.listeners import Presence
 from flask_sockevents.monitor import Monitor
 
@@ -118,6 +119,13 @@ def create_app() -> Flask:
     @sockevents.on("hello", namespace="*")
     def hello(*args: Any) -> dict[str, Any]:
         return {"pid": os.getpid(), "args": list(args)}
+
+    # Registered through python-socketio's API, behind a guard refusing every client.
+    RequireUser(sockevents, user=lambda: None, events="py_hello")
+
+    @sockevents.server.on("py_hello")  # type: ignore[union-attr]
+    def py_hello(sid: str | None, *args: Any) -> dict[str, Any]:
+        return {"sid": sid, "args": list(args)}
 
     @sockevents.guard("forbidden", namespace="*")
     def refuse(event: Event) -> bool:

@@ -134,3 +134,18 @@ def _sid(sockevents: SockEvents, client: Any) -> str:
     sid = server.manager.sid_from_eio_sid(client.eio_sid, "/")
     assert sid is not None
     return str(sid)
+
+
+def test_the_monitor_shows_the_single_process_as_the_whole_cluster(
+    app: Flask, sockevents: SockEvents
+) -> None:
+    from flask_sockevents.monitor.cluster import cluster_snapshot
+
+    clients = [sockevents.test_client(app) for _ in range(2)]
+    view = cluster_snapshot(sockevents)
+    assert view["totals"]["processes"] == 1
+    assert view["totals"]["clients"] == 2
+    assert view["processes"][0]["self"] is True
+    assert view["processes"][0]["clients_by_namespace"] == {"/": 2}
+    clients[0].disconnect()
+    assert cluster_snapshot(sockevents)["totals"]["clients"] == 1
