@@ -1,8 +1,8 @@
 """The cluster as one server: socket queries and server-to-server events.
 
-Every process serving the app answers for its own clients; :class:`Cluster`
-asks every other process through Redis (see :mod:`.clusterlink`) and merges
-the answers with its own:
+Every process serving the app answers for its own clients (see
+:mod:`.clusterlocal`); :class:`Cluster` asks every other process through Redis
+(see :mod:`.clusterlink`) and merges the answers with its own:
 
 - :meth:`Cluster.fetch_sockets` describes the clients of a namespace or room
   wherever they are connected;
@@ -39,16 +39,12 @@ import gevent.pool
 
 from .bus import check_event_name
 from .clusterlink import ClusterLink, Request, redis_client
-from .event import Event, EventKind
+from .clusterlocal import DEFAULT_HEADERS, MAX_ROOMS_PER_REQUEST, BadRequest, LocalClients, jsonable
 
 __all__ = ["DEFAULT_HEADERS", "Cluster", "ClusterReply", "ClusterSockets", "RemoteSocket"]
 
 logger = logging.getLogger("flask_sockevents.cluster")
 
-#: Handshake headers :meth:`Cluster.fetch_sockets` shows by default. Cookies
-#: and credentials (``Cookie``, ``Authorization``) are never in it.
-DEFAULT_HEADERS = ("user-agent", "accept-language", "origin")
-_MAX_ROOMS_PER_REQUEST = 100
 _MAX_ARGS_SIZE = 1_000_000
 _ANSWERING_GREENLETS = 64
 
@@ -133,12 +129,6 @@ class Cluster:
         self.sockevents = sockevents
         self.url = url
         self.heartbeat = heartbeat
-        self.headers = tuple(
-            name.lower() for name in (DEFAULT_HEADERS if headers is None else headers)
-        )
-        self._environ_keys = [
-            (name, "HTTP_" + name.upper().replace("-", "_")) for name in self.headers
-        ]
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.link: ClusterLink | None = None
         self._queue_kind: str | None = None
@@ -162,11 +152,11 @@ class Cluster:
         self.heartbeat_hooks: list[Callable[[bool], None]] = []
         #: Called with the id of each dead process before it is forgotten.
         self.sweep_hooks: list[Callable[[str], None]] = []
+        #: This process's clients: what it answers for.
+        self.local = LocalClients(sockevents, headers)
         #: Extra request operations: ``handler(namespace, args) -> JSON result``.
-        self.operations: dict[str, Callable[[str, dict[str, Any]], Any]] = {}
-        self._data: dict[tuple[str, str], dict[str, Any]] = {}
+        self.operations = self.local.operations
         self._pool = gevent.pool.Pool(_ANSWERING_GREENLETS)
-        self._server_environ: dict[str, Any] | None = None
         self._last_rate: tuple[float, int] = (time.monotonic(), 0)
         self.events_per_second = 0.0
         self.dropped: Counter[str] = self.link.dropped if self.link else Counter()
@@ -275,6 +265,14 @@ class Cluster:
         rooms = server.manager.rooms
         return {ns: len(by_room.get(None, ())) for ns, by_room in list(rooms.items())}
 
+    def socket_data(self, sid: str, namespace: str = "/") -> dict[str, Any]:
+        """The app's dict for client ``sid`` of this process (see :class:`LocalClients`)."""
+        return self.local.socket_data(sid, namespace)
+
+    def forget_socket(self, sid: str, namespace: str) -> None:
+        """Drop the data of a client that left."""
+        self.local.forget(sid, namespace)
+
     def processes(self) -> dict[str, dict[str, Any]]:
         """The live processes' last stats by process id (this one's fresh)."""
         own = self.local_stats()
@@ -284,107 +282,6 @@ class Cluster:
         live = self.link.live_processes()
         found = self.link.process_stats([pid for pid in live if pid != self.process_id])
         return {self.process_id: own, **found}
-
-    # -- per-connection data ---------------------------------------------------
-
-    def socket_data(self, sid: str, namespace: str = "/") -> dict[str, Any]:
-        """The mutable dict of app data of client ``sid``, connected to this process.
-
-        What it holds is what :meth:`fetch_sockets` shows as ``data`` in every
-        process, so keep it small and JSON-serializable (data that is not JSON
-        reaches other processes as ``None``); it is dropped when the client
-        disconnects.
-
-        :raises KeyError: when ``sid`` is not connected here to ``namespace``.
-        """
-        key = (namespace, sid)
-        data = self._data.get(key)
-        if data is None:
-            server = self.sockevents.server
-            manager = server.manager if server is not None else None
-            if manager is None or not (
-                manager.is_connected(sid, namespace) or manager.is_pre_connected(sid, namespace)
-            ):
-                raise KeyError(f"{sid} is not connected to {namespace} in this process")
-            data = self._data[key] = {}
-        return data
-
-    def forget_socket(self, sid: str, namespace: str) -> None:
-        """Drop the data of a client that left."""
-        self._data.pop((namespace, sid), None)
-
-    # -- the operations, on this process's clients ------------------------------
-
-    def _members(self, namespace: str, room: str | None) -> list[str]:
-        server = self.sockevents.server
-        if server is None:
-            return []
-        manager = server.manager
-        members = manager.rooms.get(namespace, {}).get(room)
-        if not members:
-            return []
-        return [sid for sid in list(members) if manager.is_connected(sid, namespace)]
-
-    def _describe_local(self, namespace: str, room: str | None) -> list[dict[str, Any]]:
-        server = self.sockevents.server
-        sids = self._members(namespace, room)
-        if not sids:
-            return []
-        by_room = server.manager.rooms.get(namespace, {})
-        rooms_of: dict[str, list[str]] = {sid: [] for sid in sids}
-        for name, members in list(by_room.items()):
-            if name is None:
-                continue
-            for sid in list(members):
-                found = rooms_of.get(sid)
-                if found is not None:
-                    found.append(name)
-        sockets = []
-        environs = server.environ
-        for sid in sids:
-            eio_sid = server.manager.eio_sid_from_sid(sid, namespace)
-            environ = environs.get(eio_sid) or {}
-            sockets.append(
-                {
-                    "sid": sid,
-                    "namespace": namespace,
-                    "rooms": rooms_of[sid],
-                    "remote_addr": environ.get("REMOTE_ADDR"),
-                    "headers": {
-                        name: environ[key] for name, key in self._environ_keys if key in environ
-                    },
-                    "data": self._data.get((namespace, sid)) or {},
-                }
-            )
-        return sockets
-
-    def _act_local(self, op: str, namespace: str, room: str | None, rooms: list[str]) -> int:
-        server = self.sockevents.server
-        sids = self._members(namespace, room)
-        for sid in sids:
-            if op == "join":
-                for name in rooms:
-                    server.enter_room(sid, name, namespace=namespace)
-            elif op == "leave":
-                for name in rooms:
-                    if name != sid:
-                        server.leave_room(sid, name, namespace=namespace)
-            else:
-                server.disconnect(sid, namespace=namespace, ignore_queue=True)
-        return len(sids)
-
-    def _publish_server_event(self, namespace: str, event: str, args: list[Any]) -> Event:
-        """Publish a server-to-server event on this process's bus; returns it finished."""
-        sockevents = self.sockevents
-        if self._server_environ is None:
-            from werkzeug.test import EnvironBuilder
-
-            self._server_environ = EnvironBuilder(
-                path="/" + str(sockevents.path).strip("/") + "/"
-            ).get_environ()
-        message = Event(EventKind.SERVER, namespace, event, None, tuple(args))
-        finished: Event = sockevents._dispatch(self._server_environ, message, None)
-        return finished
 
     # -- answering other processes ------------------------------------------------
 
@@ -404,8 +301,8 @@ class Cluster:
         link = self.link
         assert link is not None
         try:
-            result = self._run(request)
-        except _BadRequest as exc:
+            result = self.local.run(request)
+        except BadRequest as exc:
             link.dropped[f"malformed request: {exc}"] += 1
             return
         except Exception:
@@ -416,38 +313,7 @@ class Cluster:
         try:
             link.answer(request, result)
         except (TypeError, ValueError):
-            link.answer(request, _jsonable(result, link))
-
-    def _run(self, request: Request) -> Any:
-        op, namespace, args = request.op, request.namespace, request.args
-        room = args.get("room")
-        if room is not None and not _is_name(room):
-            raise _BadRequest("room")
-        if op == "fetch":
-            return self._describe_local(namespace, room)
-        if op in ("join", "leave", "disconnect"):
-            rooms = args.get("rooms", [])
-            if not (
-                isinstance(rooms, list)
-                and len(rooms) <= _MAX_ROOMS_PER_REQUEST
-                and all(_is_name(name) for name in rooms)
-            ):
-                raise _BadRequest("rooms")
-            return self._act_local(op, namespace, room, rooms)
-        if op == "emit":
-            event, event_args = args.get("event"), args.get("args")
-            if (
-                not isinstance(event, str)
-                or check_event_name(event) is not None
-                or not isinstance(event_args, list)
-            ):
-                raise _BadRequest("event")
-            finished = self._publish_server_event(namespace, event, event_args)
-            return finished.ack if finished.replied else None
-        handler = self.operations.get(str(args.get("operation")))
-        if handler is None:
-            raise _BadRequest("operation")
-        return handler(namespace, args)
+            link.answer(request, jsonable(result, link.dropped))
 
     # -- asking every process --------------------------------------------------------
 
@@ -463,7 +329,7 @@ class Cluster:
             ``missing`` names the processes that did not answer in time.
         """
         found = ClusterSockets(
-            _remote(entry, self.process_id) for entry in self._describe_local(namespace, room)
+            _remote(entry, self.process_id) for entry in self.local.describe(namespace, room)
         )
         link = self._require_cluster()
         if link is None:
@@ -509,14 +375,14 @@ class Cluster:
     def _act(
         self, op: str, rooms: list[str], room: str | None, namespace: str, timeout: float
     ) -> ClusterReply:
-        if len(rooms) > _MAX_ROOMS_PER_REQUEST:
-            raise ValueError(f"at most {_MAX_ROOMS_PER_REQUEST} rooms at once")
+        if len(rooms) > MAX_ROOMS_PER_REQUEST:
+            raise ValueError(f"at most {MAX_ROOMS_PER_REQUEST} rooms at once")
         link = self._require_cluster()
         answers: dict[str, Any] = {}
         missing: tuple[str, ...] = ()
         if link is not None:
             answers, missing = link.request(op, namespace, {"room": room, "rooms": rooms}, timeout)
-        answers[self.process_id] = self._act_local(op, namespace, room, rooms)
+        answers[self.process_id] = self.local.act(op, namespace, room, rooms)
         return ClusterReply(answers, missing)
 
     def server_side_emit(
@@ -567,14 +433,6 @@ class Cluster:
         self.sockevents.start_background_task(gather)
 
 
-class _BadRequest(Exception):
-    """A request whose arguments are not shaped as the operation needs."""
-
-
-def _is_name(value: Any) -> bool:
-    return type(value) is str and 0 < len(value) <= 1024
-
-
 def _room_list(rooms: str | list[str]) -> list[str]:
     return [rooms] if isinstance(rooms, str) else list(rooms)
 
@@ -593,26 +451,3 @@ def _remote(entry: Any, process_id: str) -> Any:
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-
-
-def _jsonable(result: Any, link: ClusterLink) -> Any:
-    """``result`` (that does not encode as JSON) with each socket's bad ``data`` replaced."""
-    import json
-
-    if isinstance(result, list):
-        cleaned = []
-        for entry in result:
-            if isinstance(entry, dict) and "data" in entry:
-                try:
-                    json.dumps(entry["data"])
-                except (TypeError, ValueError):
-                    link.dropped["socket data not sent"] += 1
-                    entry = {**entry, "data": None}
-            cleaned.append(entry)
-        try:
-            json.dumps(cleaned)
-            return cleaned
-        except (TypeError, ValueError):
-            pass
-    link.dropped["answer not JSON"] += 1
-    return None

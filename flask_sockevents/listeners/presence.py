@@ -226,7 +226,7 @@ class Presence:
 
     def _local_room_users(self, namespace: str, args: dict[str, Any]) -> list[str]:
         room = args.get("room")
-        sids = self.cluster._members(namespace, room if isinstance(room, str) else None)
+        sids = self.cluster.local.members(namespace, room if isinstance(room, str) else None)
         user_of = self._user_of
         return sorted({user_of[(namespace, sid)] for sid in sids if (namespace, sid) in user_of})
 
