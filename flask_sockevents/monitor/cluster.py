@@ -24,7 +24,10 @@ def cluster_snapshot(sockevents: Any, exclude_namespace: str | None = None) -> d
     :param sockevents: the extension whose cluster is shown.
     :param exclude_namespace: a namespace whose clients are not counted (the
         monitor's own).
-    :return: ``{"processes": [per-process rows], "totals": {...}}``, or
+    :return: ``{"processes": [per-process rows], "totals": {...}}`` (a row:
+        ``process``, ``pid``, ``self``, ``clients``, ``clients_by_namespace``,
+        ``events_per_second``, ``received``, ``rejected``, ``failed`` and the
+        cluster messages it ``dropped`` by reason), or
         ``{"processes": [], "totals": {}, "error": text}`` when the cluster
         cannot be read (Redis down).
     """
@@ -54,12 +57,20 @@ def cluster_snapshot(sockevents: Any, exclude_namespace: str | None = None) -> d
                 "received": _number(stats.get("received")),
                 "rejected": _number(stats.get("rejected")),
                 "failed": _number(stats.get("failed")),
+                "dropped": _counts(stats.get("dropped")),
             }
         )
     rows.sort(key=lambda row: (not row["self"], row["process"]))
     totals = {key: round(sum(row[key] for row in rows), 2) for key in _SUMMED}
     totals["processes"] = len(rows)
     return {"processes": rows, "totals": totals}
+
+
+def _counts(value: Any) -> dict[str, int]:
+    """The cluster messages a process dropped, by reason (see :mod:`..clusterlink`)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): count for key, count in value.items() if isinstance(count, int)}
 
 
 def _number(value: Any) -> float:

@@ -147,5 +147,6 @@ def test_the_monitor_shows_the_single_process_as_the_whole_cluster(
     assert view["totals"]["clients"] == 2
     assert view["processes"][0]["self"] is True
     assert view["processes"][0]["clients_by_namespace"] == {"/": 2}
+    assert view["processes"][0]["dropped"] == {}
     clients[0].disconnect()
     assert cluster_snapshot(sockevents)["totals"]["clients"] == 1
