@@ -67,7 +67,7 @@ def cluster_snapshot(sockevents: Any, exclude_namespace: str | None = None) -> d
 
 
 def _counts(value: Any) -> dict[str, int]:
-    """The cluster messages a process dropped, by reason (see :mod:`..clusterlink`)."""
+    """Dropped cluster messages by reason (see :mod:`flask_sockevents.clusterlink`)."""
     if not isinstance(value, dict):
         return {}
     return {str(key): count for key, count in value.items() if isinstance(count, int)}
