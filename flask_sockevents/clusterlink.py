@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -52,6 +53,9 @@ VERSION = 1
 OPERATIONS = frozenset({"fetch", "join", "leave", "disconnect", "emit", "presence"})
 #: Processes a request waits for, at most (and answers it keeps).
 MAX_PROCESSES = 1024
+#: Requests one process may have waiting for answers at once (each holds a
+#: Redis connection); more wait for a slot within their own timeout.
+MAX_REQUESTS_IN_FLIGHT = 64
 _MAX_ID = 64
 _MAX_PROCESS_ID = 200
 _MAX_NAME = 1024
@@ -155,6 +159,7 @@ class ClusterLink:
         self.processes_key = f"{base}#processes"
         self.stats_key = f"{base}#stats"
         self.dropped: Counter[str] = Counter()
+        self._in_flight = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
         self._heartbeat_script = redis.register_script(_HEARTBEAT)
         self._live_script = redis.register_script(_LIVE)
         self._forget_script = redis.register_script(_FORGET)
@@ -258,15 +263,32 @@ class ClusterLink:
         :return: ``(answers by process id, ids of the processes that did not
             answer within timeout)``.
         """
+        deadline = time.monotonic() + timeout
         expected = {pid for pid in self.live_processes() if pid != self.process_id}
+        if not self._in_flight.acquire(timeout=timeout):
+            logger.warning("%s not sent: %d requests already wait", op, MAX_REQUESTS_IN_FLIGHT)
+            return {}, tuple(sorted(expected))
+        try:
+            return self._ask(op, namespace, args, expected, deadline)
+        finally:
+            self._in_flight.release()
+
+    def _ask(
+        self, op: str, namespace: str, args: dict[str, Any], expected: set[str], deadline: float
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
         request_id = uuid.uuid4().hex
         answers: dict[str, Any] = {}
-        subscription = self.redis.pubsub(ignore_subscribe_messages=True)
+        subscription = self.redis.pubsub()
         try:
             subscription.subscribe(self.reply_prefix + request_id)
+            # Answers can only be heard once Redis confirmed the subscription.
+            while (confirmed := subscription.get_message(timeout=0.1)) is None or (
+                confirmed.get("type") != "subscribe"
+            ):
+                if time.monotonic() >= deadline:
+                    return answers, tuple(sorted(expected))
             if self.publish_request(op, namespace, args, request_id) is None:
                 return answers, tuple(sorted(expected))
-            deadline = time.monotonic() + timeout
             while not expected <= answers.keys() and len(answers) < MAX_PROCESSES:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -281,7 +303,7 @@ class ClusterLink:
             subscription.close()
         missing = tuple(sorted(expected - answers.keys()))
         if missing:
-            logger.warning("no answer to %s from %s within %s s", op, ", ".join(missing), timeout)
+            logger.warning("no answer to %s from %s in time", op, ", ".join(missing))
         return answers, missing
 
     def read_answer(self, data: Any, request_id: str) -> tuple[str, Any] | None:
