@@ -139,9 +139,15 @@ class Presence:
         return f"presence:{self.name}"
 
     def close(self) -> None:
-        """Stop tracking connects and disconnects."""
+        """Stop tracking connects and disconnects, and answering for this presence."""
         signals.client_connected.disconnect(self._connected)
         signals.client_disconnected.disconnect(self._disconnected)
+        cluster = self.cluster
+        cluster.operations.pop(self._operation, None)
+        if self._heartbeat in cluster.heartbeat_hooks:
+            cluster.heartbeat_hooks.remove(self._heartbeat)
+        if self._remove_process in cluster.sweep_hooks:
+            cluster.sweep_hooks.remove(self._remove_process)
 
     # -- recording -------------------------------------------------------------
 
