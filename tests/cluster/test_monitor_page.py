@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -33,8 +32,12 @@ def browser(start_chromium: Callable[[], WebDriver]) -> Iterator[WebDriver]:
 
 
 def cluster_rows(driver: WebDriver) -> list[list[str]]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#cluster tr")
-    return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    """The cells of the cluster table, read at once (the page redraws it twice a second)."""
+    rows: list[list[str]] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#cluster tr'))"
+        ".map(row => Array.from(row.cells).map(cell => cell.textContent))"
+    )
+    return rows
 
 
 def test_the_page_lists_each_process_with_its_clients_and_their_sum(
