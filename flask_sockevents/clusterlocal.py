@@ -79,6 +79,11 @@ class LocalClients:
             data = self._data[key] = {}
         return data
 
+    @property
+    def data_kept(self) -> int:
+        """How many clients have socket data in this process (for health checks)."""
+        return len(self._data)
+
     def forget(self, sid: str, namespace: str) -> None:
         """Drop the data of a client that left."""
         self._data.pop((namespace, sid), None)

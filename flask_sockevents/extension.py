@@ -18,7 +18,7 @@ import socketio
 from flask import Flask
 
 from . import signals
-from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
+from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus, accepted
 from .cluster import Cluster, ClusterReply, ClusterSockets
 from .context import EventContext
 from .event import Event, EventKind, Outcome
@@ -190,6 +190,8 @@ class SockEvents:
             return
         signals.client_connected.connect(self._cluster_connected, sender=app, weak=True)
         signals.client_disconnected.connect(self._cluster_disconnected, sender=app, weak=True)
+        signals.event_rejected.connect(self._cluster_disconnected, sender=app, weak=True)
+        signals.event_failed.connect(self._cluster_disconnected, sender=app, weak=True)
         self.bus.sender = app
         self._contexts = EventContext(app, manage_session=settings["manage_session"])
         app.wsgi_app = socketio.WSGIApp(  # type: ignore[method-assign]
@@ -233,7 +235,13 @@ class SockEvents:
             self.cluster.start()
 
     def _cluster_disconnected(self, sender: Any, event: Event, **_: Any) -> None:
-        if self.cluster is not None and event.sid is not None:
+        """Drop the socket data of a client that left, or whose connect was refused."""
+        if (
+            self.cluster is not None
+            and event.sid is not None
+            and event.kind is not EventKind.EVENT
+            and (event.kind is EventKind.DISCONNECT or not accepted(event))
+        ):
             self.cluster.forget_socket(event.sid, event.namespace)
 
     def _publish_emit(self, event: Event) -> None:

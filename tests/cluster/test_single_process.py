@@ -150,3 +150,20 @@ def test_the_monitor_shows_the_single_process_as_the_whole_cluster(
     assert view["processes"][0]["dropped"] == {}
     clients[0].disconnect()
     assert cluster_snapshot(sockevents)["totals"]["clients"] == 1
+
+
+def test_socket_data_set_by_a_connect_handler_that_refuses_is_not_kept(app: Flask) -> None:
+    sockevents = SockEvents(app)
+
+    @sockevents.on("connect")
+    def connect() -> bool:
+        sockevents.socket_data()["attempt"] = request.args.get("n")
+        return request.args.get("n") == "admitted"
+
+    refused = [sockevents.test_client(app, query_string=f"n={n}") for n in range(3)]
+    admitted = sockevents.test_client(app, query_string="n=admitted")
+    assert not any(client.is_connected() for client in refused)
+    assert admitted.is_connected()
+    assert sockevents.cluster is not None
+    assert sockevents.cluster.local.data_kept == 1
+    assert [socket.data for socket in sockevents.fetch_sockets()] == [{"attempt": "admitted"}]
