@@ -359,7 +359,7 @@ def failure_reason(error: BaseException, with_text: bool = False) -> str:
 
 
 def _handler_args(event: Event, handler: HandlerCall, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    if event.kind is EventKind.EVENT:
+    if event.kind is EventKind.EVENT or event.kind is EventKind.SERVER:
         return (event.name, *args) if handler.prepend_name else args
     capacity = handler.capacity
     return args if capacity is None else args[:capacity]

@@ -16,12 +16,14 @@ __all__ = ["Event", "EventKind", "Outcome"]
 
 
 class EventKind(str, enum.Enum):
-    """What a packet is: a client's connect, event or disconnect, or a server emit."""
+    """What a packet is: a client's connect, event or disconnect, a server emit,
+    or an event another process of the cluster sent (``server``)."""
 
     CONNECT = "connect"
     EVENT = "event"
     DISCONNECT = "disconnect"
     EMIT = "emit"
+    SERVER = "server"
 
     def __str__(self) -> str:
         return self.value
@@ -80,7 +82,7 @@ class Event(_EventFields):
         ``repr`` of what the client sent, cut to 64 characters.
     :param sid: the Socket.IO session id of the client in this namespace
         (``None`` for a connect that was refused before a sid was assigned,
-        and for a server emit).
+        for a server emit and for a server-to-server event).
     :param args: the event's arguments; ``(auth,)`` for a connect and
         ``(reason,)`` for a disconnect.
     :param ack_requested: whether the client asked for an acknowledgement.

@@ -21,7 +21,8 @@ from flask import Flask
 from gevent import monkey
 
 from . import signals
-from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
+from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus, accepted
+from .cluster import Cluster, ClusterReply, ClusterSockets
 from .connections import ConnectionLimits
 from .context import EventContext
 from .event import Event, EventKind, Outcome
@@ -80,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     "body_timeout": 30.0,
     "max_http_connections": 1000,
     "max_http_connections_per_address": 100,
+    "cluster_heartbeat": 5.0,
+    "cluster_headers": None,
 }
 _CONFIG_PREFIX = "SOCKEVENTS_"
 
@@ -126,6 +129,10 @@ class SockEvents:
     - ``path`` ("socket.io"): the endpoint.
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
+    - ``cluster_heartbeat`` (5): seconds between the heartbeats by which the
+      processes sharing a Redis queue know each other (see :mod:`.cluster`).
+    - ``cluster_headers``: the handshake headers :meth:`fetch_sockets` shows
+      (:data:`~flask_sockevents.cluster.DEFAULT_HEADERS` by default).
 
     Connection limits of the served server (:meth:`run`, ``python -m
     flask_sockevents``, ``flask sockevents run`` and the gunicorn worker;
@@ -184,6 +191,7 @@ class SockEvents:
         self._contexts: EventContext | None = None
         self._serving_hub: Any = None  # the gevent hub the server runs in, once it serves
         self._accepted_namespaces: set[str] | None = {"/"}
+        self.cluster: Cluster | None = None
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -261,9 +269,20 @@ class SockEvents:
         self.async_mode = self.server.async_mode
         for namespace_handler in self.namespace_handlers.values():
             namespace_handler._set_server(self.server)
+        self.app = app
+        self.cluster = Cluster(
+            self,
+            settings["message_queue"],
+            settings["channel"],
+            heartbeat=float(settings["cluster_heartbeat"]),
+            headers=settings["cluster_headers"],
+        )
         if app is None:
             return
-        self.app = app
+        signals.client_connected.connect(self._cluster_connected, sender=app, weak=True)
+        signals.client_disconnected.connect(self._cluster_disconnected, sender=app, weak=True)
+        signals.event_rejected.connect(self._cluster_disconnected, sender=app, weak=True)
+        signals.event_failed.connect(self._cluster_disconnected, sender=app, weak=True)
         self.bus.sender = app
         self._contexts = EventContext(app, manage_session=settings["manage_session"])
         app.wsgi_app = socketio.WSGIApp(  # type: ignore[method-assign]
@@ -303,6 +322,20 @@ class SockEvents:
             raise
         finally:
             contexts.pop(context, error)
+
+    def _cluster_connected(self, sender: Any, event: Event, **_: Any) -> None:
+        if self.cluster is not None and not self.cluster.started:
+            self.cluster.start()
+
+    def _cluster_disconnected(self, sender: Any, event: Event, **_: Any) -> None:
+        """Drop the socket data of a client that left, or whose connect was refused."""
+        if (
+            self.cluster is not None
+            and event.sid is not None
+            and event.kind is not EventKind.EVENT
+            and (event.kind is EventKind.DISCONNECT or not accepted(event))
+        ):
+            self.cluster.forget_socket(event.sid, event.namespace)
 
     def _publish_emit(self, event: Event) -> None:
         if signals.event_emitted.receivers:
@@ -549,6 +582,74 @@ class SockEvents:
                 logger.exception("%r from another thread failed", operation)
 
         hub.loop.run_callback_threadsafe(gevent.spawn, run)
+
+    # -- the cluster: every process sharing the message queue -------------------
+
+    def _require_cluster(self) -> Cluster:
+        self._require_server()
+        assert self.cluster is not None
+        return self.cluster
+
+    def fetch_sockets(
+        self, room: str | None = None, namespace: str = "/", timeout: float = 5
+    ) -> ClusterSockets:
+        """Describe the clients of ``namespace`` (in ``room``) connected to any process.
+
+        Each is a :class:`~flask_sockevents.cluster.RemoteSocket`: ``sid``,
+        ``namespace``, ``rooms``, ``remote_addr``, the allowed handshake
+        ``headers``, the app's ``data`` (see :meth:`socket_data`) and the
+        ``process`` it is connected to. The list's ``missing`` names the
+        processes that did not answer within ``timeout`` seconds.
+        """
+        return self._require_cluster().fetch_sockets(room, namespace, timeout)
+
+    def sockets_join(
+        self, rooms: str | list[str], room: str | None = None, namespace: str = "/",
+        timeout: float = 5,
+    ) -> ClusterReply:  # fmt: skip
+        """Put the clients of ``room`` (every client if ``None``) in ``rooms``, in every process."""
+        return self._require_cluster().sockets_join(rooms, room, namespace, timeout)
+
+    def sockets_leave(
+        self, rooms: str | list[str], room: str | None = None, namespace: str = "/",
+        timeout: float = 5,
+    ) -> ClusterReply:  # fmt: skip
+        """Take the clients of ``room`` (every client if ``None``) out of ``rooms``, everywhere."""
+        return self._require_cluster().sockets_leave(rooms, room, namespace, timeout)
+
+    def disconnect_sockets(
+        self, room: str | None = None, namespace: str = "/", timeout: float = 5
+    ) -> ClusterReply:
+        """Disconnect the clients of ``room`` (every client if ``None``), in every process."""
+        return self._require_cluster().disconnect_sockets(room, namespace, timeout)
+
+    def server_side_emit(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        callback: Callable[[ClusterReply], Any] | None = None,
+        timeout: float = 5,
+    ) -> None:
+        """Publish ``event`` on the bus of every other process, as an event of kind ``server``.
+
+        See :meth:`flask_sockevents.cluster.Cluster.server_side_emit`.
+        """
+        self._require_cluster().server_side_emit(
+            event, *args, namespace=namespace, callback=callback, timeout=timeout
+        )
+
+    def socket_data(self, sid: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+        """The app's mutable dict for a client of this process, shown by :meth:`fetch_sockets`.
+
+        Without ``sid`` (and ``namespace``), the client of the current event.
+
+        :raises KeyError: when the client is not connected to this process.
+        """
+        if sid is None:
+            sid = flask.request.sid  # type: ignore[attr-defined]
+            namespace = namespace or flask.request.namespace  # type: ignore[attr-defined]
+        return self._require_cluster().socket_data(sid, namespace or "/")
 
     def _in_event_context(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap an ack callback so it runs in the Flask context of the current client."""

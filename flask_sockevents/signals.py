@@ -33,6 +33,8 @@ __all__ = [
     "event_rejected",
     "event_unhandled",
     "publish",
+    "user_joined",
+    "user_left",
 ]
 
 logger = logging.getLogger("flask_sockevents.signals")
@@ -69,6 +71,9 @@ event_unhandled = _signals.signal("event-unhandled", "No handler route matched."
 event_rejected = _signals.signal("event-rejected", "Refused before its handler: see reason.")
 event_failed = _signals.signal("event-failed", "The handler raised: see error.")
 event_emitted = _signals.signal("event-emitted", "The server emitted to clients.")
+# Sent by a Presence listener with ``user=`` and ``namespace=`` (no ``event``).
+user_joined = _signals.signal("user-joined", "Presence: a user's first tab connected.")
+user_left = _signals.signal("user-left", "Presence: a user's last tab left.")
 
 
 def publish(signal: NamedSignal, sender: Any, event: Any) -> int:

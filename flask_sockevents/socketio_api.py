@@ -104,7 +104,7 @@ class SocketIOHandler:
         sid = event.sid
         kind = event.kind
         namespace_catch_all = self.namespace == WILDCARD
-        if kind is EventKind.EVENT:
+        if kind is EventKind.EVENT or kind is EventKind.SERVER:  # a server event: sid is None
             event_catch_all = self.event == WILDCARD
             data = args[1:] if event_catch_all else args  # the bus put the name first
             lead = _lead(event.name, event.namespace, event_catch_all, namespace_catch_all)
@@ -146,7 +146,7 @@ class NamespaceRoute:
         sid = event.sid
         trigger = self.namespace.trigger_event
         lead = (event.namespace,) if self.catch_all_namespace else ()
-        if event.kind is EventKind.EVENT:
+        if event.kind is EventKind.EVENT or event.kind is EventKind.SERVER:
             return trigger(args[0], *lead, sid, *args[1:])  # the bus put the name first
         if event.kind is EventKind.DISCONNECT:
             # Namespace.trigger_event drops the reason for a handler without one.

@@ -117,9 +117,12 @@ class RequireUser:
     def __call__(self, event: Event) -> None:
         """Let ``event`` through when a user is logged in.
 
+        Disconnects, and server-to-server events (kind ``server``: no client
+        sent them), always pass.
+
         :raises Reject: ``Reject(reason)`` for an anonymous client.
         """
-        if event.kind is EventKind.DISCONNECT:
+        if event.kind is EventKind.DISCONNECT or event.kind is EventKind.SERVER:
             return
         try:
             user = self.user()

@@ -194,12 +194,13 @@ class RateLimiter:
     def __call__(self, event: Event) -> None:
         """Let ``event`` through, or raise :class:`Reject` when it is over a limit.
 
-        Disconnects always pass and cost nothing.
+        Disconnects and server-to-server events (no client sent them)
+        always pass and cost nothing.
 
         :raises Reject: ``Reject(reason)`` over a limit, with
             ``disconnect=True`` once ``disconnect_after`` is reached.
         """
-        if event.kind is EventKind.DISCONNECT:
+        if event.kind is EventKind.DISCONNECT or event.kind is EventKind.SERVER:
             return
         now = self.clock()
         with self._lock:

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from .cluster import cluster_snapshot
 from .state import MonitorState
 
 __all__ = ["PROXY_HEADERS", "ROOM", "Monitor", "local_or_debug", "proxied"]
@@ -197,6 +198,7 @@ class Monitor:
 
     def _describe(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         snapshot["watchers"] = len(self.watchers)
+        snapshot["cluster"] = cluster_snapshot(self.sockevents, exclude_namespace=self.namespace)
         return snapshot
 
     def _push_while_watched(self, sent: int) -> None:

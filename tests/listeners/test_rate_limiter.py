@@ -246,6 +246,14 @@ def test_disconnects_are_never_rejected(clock: Clock, make_event: MakeEvent):
     assert passes(limiter, received(make_event, kind=EventKind.DISCONNECT, sid="a"))
 
 
+def test_server_to_server_events_are_never_charged(clock: Clock, make_event: MakeEvent):
+    limiter = limiter_with(clock, events_per_second=1, burst=1)
+    server_events = [received(make_event, kind=EventKind.SERVER, sid=None) for _ in range(5)]
+
+    assert all(passes(limiter, event) for event in server_events)
+    assert passes(limiter, received(make_event, sid="a"))
+
+
 def test_memory_does_not_grow_with_transport_churn(clock: Clock, make_event: MakeEvent):
     limiter = limiter_with(clock, events_per_second=1, burst=2, disconnect_after=5, window=10)
     for n in range(5000):

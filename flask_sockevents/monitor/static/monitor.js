@@ -100,6 +100,25 @@
     renderReasons("rejection-reasons", "rejections-empty", data.rejections.by_reason);
     renderReasons("failure-reasons", "failures-empty", data.failures.by_reason);
     renderProblems(data.rejections.latest.concat(data.failures.latest));
+    if (data.cluster) renderCluster(data.cluster);
+  }
+
+  // One row per live process (this one first, marked), then the sums.
+  function renderCluster(cluster) {
+    var body = $("cluster");
+    body.textContent = "";
+    var rows = (cluster.processes || []).slice();
+    if (rows.length > 1) rows.push(Object.assign({process: "all " + rows.length + " processes", total: true}, cluster.totals));
+    rows.forEach(function (row) {
+      var tr = el("tr", row.total ? "cluster-total" : "cluster-row");
+      tr.appendChild(el("td", "name", row.process + (row.self ? " (this one)" : "")));
+      ["clients", "events_per_second", "received", "rejected", "failed"].forEach(function (key) {
+        tr.appendChild(el("td", "num r count", fmt(row[key])));
+      });
+      body.appendChild(tr);
+    });
+    setText("cluster-summary", cluster.error ? "cannot read the cluster: " + cluster.error
+      : (cluster.processes || []).length + " process(es); others as of their last heartbeat");
   }
 
   function rate(series) {
