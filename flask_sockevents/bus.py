@@ -346,7 +346,7 @@ class Bus:
         if signal.receivers:
             self.listener_errors += signals.publish(signal, sender, event)
         if event.kind is EventKind.CONNECT:
-            if accepted(event):
+            if event.accepted:
                 self.listener_errors += signals.publish(signals.client_connected, sender, event)
         elif event.kind is EventKind.DISCONNECT:
             self.listener_errors += signals.publish(signals.client_disconnected, sender, event)
@@ -363,16 +363,3 @@ def _handler_args(event: Event, handler: HandlerCall, args: tuple[Any, ...]) -> 
         return (event.name, *args) if handler.prepend_name else args
     capacity = handler.capacity
     return args if capacity is None else args[:capacity]
-
-
-def accepted(event: Event) -> bool:
-    """True when a connect event let the client in.
-
-    A connect handler that raised lets the client in when an error handler
-    answered for it with anything but ``False``, as in Flask-SocketIO (the
-    error handler's answer stands for the connect handler's return value).
-    """
-    outcome = event.outcome
-    if outcome is Outcome.FAILED:
-        return event.replied and event.ack is not False
-    return outcome is Outcome.HANDLED or outcome is Outcome.UNHANDLED

@@ -20,7 +20,7 @@ import socketio
 from flask import Flask
 from gevent import monkey
 
-from . import signals
+from . import dependencies, signals
 from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
 from .connections import ConnectionLimits
 from .context import EventContext
@@ -182,7 +182,6 @@ class SockEvents:
         self.path: str = DEFAULTS["path"]
         self.connection_limits = ConnectionLimits()
         self._contexts: EventContext | None = None
-        self._serving_hub: Any = None  # the gevent hub the server runs in, once it serves
         self._accepted_namespaces: set[str] | None = {"/"}
         if app is not None or "message_queue" in options:
             self.init_app(app)
@@ -260,7 +259,7 @@ class SockEvents:
         )
         self.async_mode = self.server.async_mode
         for namespace_handler in self.namespace_handlers.values():
-            namespace_handler._set_server(self.server)
+            dependencies.set_namespace_server(namespace_handler, self.server)
         if app is None:
             return
         self.app = app
@@ -289,8 +288,6 @@ class SockEvents:
         )
 
     def _dispatch(self, environ: dict[str, Any], event: Event, rejection: str | None) -> Event:
-        if self._serving_hub is None and self.server is not None and self.server.async_handlers:
-            self._serving_hub = gevent.get_hub()
         contexts = self._contexts
         if contexts is None:
             return self.bus.publish(event, rejection)
@@ -537,7 +534,7 @@ class SockEvents:
         operation is then handed over with ``run_callback_threadsafe``, which
         wakes the server's hub at once, and runs in a greenlet there.
         """
-        hub = self._serving_hub
+        hub = None if self.server is None else self.server.eio.serving_hub
         if hub is None or hub.thread_ident == _os_thread_id():
             operation(*args, **kwargs)
             return

@@ -18,18 +18,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from engineio import packet as eio_packet
 from flask import Flask
 from flask.testing import EnvironBuilder
 from socketio import packet
 from socketio.pubsub_manager import PubSubManager
 
+from . import dependencies
 from . import signals as bus_signals
-from .event import Event
+from .event import Event, EventKind, Outcome
 
 if TYPE_CHECKING:
     from .extension import SockEvents
+    from .server import Server
 
-__all__ = ["LiveServer", "SignalRecord", "SocketIOTestClient", "record_signals", "wait_for"]
+__all__ = [
+    "LiveServer",
+    "SignalRecord",
+    "SocketIOTestClient",
+    "TestTransport",
+    "record_signals",
+    "wait_for",
+]
 
 SIGNAL_NAMES = (
     "client_connected",
@@ -46,11 +56,17 @@ SIGNAL_NAMES = (
 class SocketIOTestClient:
     """An in-process Socket.IO client for the server of ``sockevents``.
 
-    Events are dispatched synchronously: when :meth:`emit` returns, the
-    handler, guards and listeners have run. As with Flask-SocketIO's test
-    client, an exception that a handler raised and no error handler answered
-    (none registered, or it raised in turn) is raised again by :meth:`emit`
-    or :meth:`connect`, and so is a payload that cannot be serialized (a
+    The client is a transport of its own on the app's server: its packets
+    go through the same reader, queue and admission as a network client's,
+    and what the server sends it arrives encoded, as over the network. So a
+    test client and a live server of the same app (:class:`LiveServer`) work
+    at the same time, and an emit to everyone reaches both.
+
+    Events are dispatched before :meth:`emit` returns: the handler, guards
+    and listeners have run. As with Flask-SocketIO's test client, an
+    exception that a handler raised and no error handler answered (none
+    registered, or it raised in turn) is raised again by :meth:`emit` or
+    :meth:`connect`, and so is a payload that cannot be serialized (a
     :class:`TypeError`), whether the client sends it or the server answers
     with it. Served over the network, the same failure only fails that event.
 
@@ -90,10 +106,7 @@ class SocketIOTestClient:
         self.acks: dict[str, Any] | None = None
         self.callback_counter = 0
         self.handlers: dict[tuple[str, str], Callable[..., Any]] = {}
-        self._partial: Any = None
-        self._send_errors: list[BaseException] = []
-        _clients(server)[self.eio_sid] = self
-        server.async_handlers = False  # dispatch inline: events are handled when emit returns
+        self.transport = TestTransport(server, self.eio_sid, self._receive)
         server.manager.initialize()
         self.connect(namespace=namespace, query_string=query_string, headers=headers, auth=auth)
 
@@ -116,16 +129,11 @@ class SocketIOTestClient:
         if query_string:
             url += query_string if query_string.startswith("?") else "?" + query_string
         if self.flask_test_client is not None:
-            request = self.flask_test_client._request_from_builder_args(
-                args=(), kwargs={"path": url, "headers": headers}
-            )
-            environ = request.environ
-            self.flask_test_client._add_cookies_to_wsgi(environ)
+            environ = dependencies.request_environ(self.flask_test_client, url, headers)
         else:
             environ = EnvironBuilder(self.app, path=url, headers=headers).get_environ()
         environ["flask.app"] = self.app
-        if self.eio_sid not in self.server._connections:
-            self.server._handle_eio_connect(self.eio_sid, environ)
+        self.transport.open(environ)
         self._deliver(packet.Packet(packet.CONNECT, auth, namespace=namespace))
         if self.server.manager.sid_from_eio_sid(self.eio_sid, namespace):
             self.connected[namespace] = True
@@ -191,27 +199,32 @@ class SocketIOTestClient:
     def _deliver(self, pkt: packet.Packet) -> None:
         """Hand ``pkt`` to the server; raise what its dispatch failed with, unanswered."""
         encoded = pkt.encode()  # an unserializable payload raises TypeError here
-        failed: list[Event] = []
-        delivering = threading.get_ident()
+        finished: list[Event] = []
+        eio_sid = self.eio_sid
 
-        def on_failure(sender: Any, event: Event) -> None:
-            if threading.get_ident() == delivering:  # this dispatch, not another thread's
-                failed.append(event)
+        def on_finished(sender: Any, event: Event) -> None:
+            if event.transport == eio_sid and event.kind is not EventKind.EMIT:
+                finished.append(event)
 
-        self._send_errors = []
-        bus_signals.event_failed.connect(on_failure, sender=self.app, weak=False)
+        receivers = [
+            bus_signals.event_handled,
+            bus_signals.event_unhandled,
+            bus_signals.event_rejected,
+            bus_signals.event_failed,
+        ]
+        for signal in receivers:
+            signal.connect(on_finished, sender=self.app, weak=False)
         try:
-            for part in encoded if isinstance(encoded, list) else [encoded]:
-                self.server._handle_eio_message(self.eio_sid, part)
+            self.transport.feed(encoded if isinstance(encoded, list) else [encoded])
         finally:
-            bus_signals.event_failed.disconnect(on_failure, sender=self.app)
-        for event in failed:
-            if not event.replied and event.error is not None:
+            for signal in receivers:
+                signal.disconnect(on_finished, sender=self.app)
+        for event in finished:
+            if event.outcome is Outcome.FAILED and not event.replied and event.error is not None:
                 raise event.error
-        answered = {id(event.error) for event in failed}
-        for error in self._send_errors:
-            if id(error) not in answered:
-                raise error
+        for event in finished:
+            if pkt.id is not None and event.ack_requested and event.replied and self.acks is None:
+                _check_ack_serializes(event.ack)
 
     def _receive(self, pkt: packet.Packet) -> None:
         namespace = pkt.namespace or "/"
@@ -232,45 +245,80 @@ class SocketIOTestClient:
             self.connected[namespace] = False
 
 
-def _clients(server: Any) -> dict[str, SocketIOTestClient]:
-    """The test clients of ``server``, installing the packet interception once."""
-    clients: dict[str, SocketIOTestClient] | None = getattr(server, "_test_clients", None)
-    if clients is not None:
-        return clients
-    clients = server._test_clients = {}
-    partial: dict[str, Any] = {}
+def _check_ack_serializes(ack: Any) -> None:
+    """Raise what encoding ``ack`` raises: the server could not send it to the client."""
+    data = [] if ack is None else list(ack) if isinstance(ack, tuple) else [ack]
+    packet.Packet(packet.ACK, data=data, namespace="/", id=0).encode()
 
-    def send_packet(eio_sid: str, pkt: packet.Packet) -> None:
-        client = clients.get(eio_sid)
-        if client is None:
-            return
-        try:
-            encoded = pkt.encode()  # round-trip, as a real client would see it
-        except Exception as exc:  # an unserializable emit or ack: the test fails with it
-            client._send_errors.append(exc)
-            raise
-        parts = encoded if isinstance(encoded, list) else [encoded]
-        decoded = packet.Packet(encoded_packet=parts[0])
-        for attachment in parts[1:]:
-            decoded.add_attachment(attachment)
-        client._receive(decoded)
 
-    def send_eio_packet(eio_sid: str, eio_pkt: Any) -> None:
-        pending = partial.get(eio_sid)
-        if pending is not None:
-            if pending.add_attachment(eio_pkt.data):
-                del partial[eio_sid]
-                send_packet(eio_sid, pending)
+class TestTransport:
+    """An Engine.IO session of the server that lives in-process instead of on a socket.
+
+    The server sees an ordinary session (it is one of ``server.eio.sockets``):
+    what it sends arrives here encoded, is decoded as a client would decode
+    it and handed to ``receive``; what :meth:`feed` gives it goes through
+    the reader like a network message, and :meth:`feed` returns once the
+    connection's queue is dispatched.
+
+    :param server: the :class:`~flask_sockevents.server.Server`.
+    :param eio_sid: the session id.
+    :param receive: called with each Socket.IO packet the server sends.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self, server: Server, eio_sid: str, receive: Callable[[packet.Packet], None]
+    ) -> None:
+        self.server = server
+        self.sid = eio_sid
+        self.receive = receive
+        self.closed = False
+        self.closing = False
+        self.upgraded = False
+        self._partial: Any = None
+        server.eio.sockets[eio_sid] = self
+
+    def open(self, environ: dict[str, Any]) -> None:
+        """Open the session with the handshake ``environ`` (once; later calls do nothing)."""
+        if self.sid not in self.server._connections:
+            self.server._handle_eio_connect(self.sid, environ)
+
+    def feed(self, messages: list[Any]) -> None:
+        """Hand Engine.IO messages to the server and wait until they are dispatched."""
+        for message in messages:
+            self.server._handle_eio_message(self.sid, message)
+        self.server.wait_dispatched(self.sid)
+
+    # -- the Engine.IO socket's side, as the server calls it ------------------------
+
+    def send(self, eio_pkt: Any) -> None:
+        """Take one Engine.IO packet from the server (a Socket.IO packet or attachment)."""
+        if eio_pkt.packet_type != eio_packet.MESSAGE:
             return
-        pkt = packet.Packet(encoded_packet=eio_pkt.data)
+        partial = self._partial
+        if partial is not None:
+            if partial.add_attachment(eio_pkt.data):
+                self._partial = None
+                self.receive(partial)
+            return
+        pkt = self.server.packet_class(encoded_packet=eio_pkt.data)
         if pkt.attachment_count:
-            partial[eio_sid] = pkt
+            self._partial = pkt
         else:
-            send_packet(eio_sid, pkt)
+            self.receive(pkt)
 
-    server._send_packet = send_packet
-    server._send_eio_packet = send_eio_packet
-    return clients
+    def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """Close the session, as the server does when it disconnects a client."""
+        if self.closed:
+            return
+        self.closed = True
+        self.server.eio.sockets.pop(self.sid, None)
+        self.server._handle_eio_disconnect(self.sid, reason or self.server.reason.SERVER_DISCONNECT)
+
+    def check_ping_timeout(self) -> bool:
+        """In-process sessions do not time out."""
+        return True
 
 
 def wait_for(

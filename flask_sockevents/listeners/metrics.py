@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask_sockevents.bus import accepted
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners._attach import app_of, connect_emitted, router_of
 
@@ -259,7 +258,7 @@ class Metrics:
         if event.kind is EventKind.EMIT:
             self.count_emitted(event)
             return
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             self._enter(event.namespace)
         namespace = self.namespace_label(event.namespace)
         name = self.event_label(event)
@@ -279,7 +278,7 @@ class Metrics:
 
     def _track_connection(self, event: Event, namespace: str) -> None:
         key = (event.namespace, event.sid or "")
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             with self._connected_lock:
                 if key in self._connected:
                     return

@@ -25,7 +25,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from flask_sockevents.bus import accepted
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners.audit import redacted
 
@@ -184,7 +183,7 @@ class MonitorState:
     def _count_client(self, event: Event) -> None:
         clients = self.clients
         namespace = event.namespace
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             clients[namespace] = clients.get(namespace, 0) + 1
         elif event.kind is EventKind.DISCONNECT and namespace in clients:
             left = clients[namespace] - 1
