@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from socketio.exceptions import ConnectionRefusedError as SocketIOConnectionRefused
 
 from . import signals
+from .bounded import BoundedCounter
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject, event_error
 from .router import HandlerCall, Kind, Resolution, Router
@@ -127,7 +128,7 @@ class Bus:
         self.default_error_handler: ErrorHandler | None = None
         self.namespace_error_handlers: dict[str, ErrorHandler] = {}
         self.counts: Counter[str] = Counter()
-        self.rejections: Counter[str] = Counter()
+        self.rejections = BoundedCounter(_MAX_DISTINCT_REASONS, "other")
         self.listener_errors = 0
         self.around: list[AroundHook] = []
 
@@ -305,11 +306,7 @@ class Bus:
             payload = error.error_args if isinstance(error, Reject) else {"message": reason}
         elif event.kind is EventKind.EVENT:
             payload = error.event_error if isinstance(error, Reject) else event_error(reason)
-        rejections = self.rejections
-        if reason not in rejections and len(rejections) >= _MAX_DISTINCT_REASONS:
-            rejections["other"] += 1
-        else:
-            rejections[reason] += 1
+        self.rejections.add(reason)
         return event.finished(Outcome.REJECTED, reason=reason, error=error, ack=payload)
 
     def _failed(self, event: Event, error: Exception, handler: HandlerCall) -> Event:

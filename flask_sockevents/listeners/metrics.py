@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask_sockevents.bounded import BoundedLabels
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners._attach import app_of, connect_emitted, router_of
 
@@ -38,26 +39,6 @@ DURATION_BUCKETS: tuple[float, ...] = (
 
 _LIFECYCLE = (EventKind.CONNECT, EventKind.DISCONNECT)
 _log = logging.getLogger(__name__)
-
-
-class _BoundedLabel:
-    """Maps raw values to at most ``limit`` distinct label values, then to :data:`OTHER`."""
-
-    def __init__(self, limit: int, length: int = 64) -> None:
-        self.limit = limit
-        self.length = length
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-
-    def __call__(self, value: str) -> str:
-        value = value[: self.length]
-        if value in self._seen:
-            return value
-        with self._lock:
-            if len(self._seen) >= self.limit:
-                return OTHER
-            self._seen.add(value)
-        return value
 
 
 class Metrics:
@@ -125,8 +106,8 @@ class Metrics:
         self.app = app
         self.check = check
         self.router: Any = None
-        self._namespace_label = _BoundedLabel(max_namespaces, length=256)
-        self._reason_label = _BoundedLabel(max_reasons)
+        self._namespace_label = BoundedLabels(max_namespaces, OTHER, length=256)
+        self._reason_label = BoundedLabels(max_reasons, OTHER, length=64)
         self._connected: dict[tuple[str, str], str] = {}
         self._connected_lock = threading.Lock()
         self._entered: set[str] = set()
