@@ -22,6 +22,10 @@ The hooks of :attr:`Bus.around` (tracing, for one) are entered before step 1
 and left after step 7, so whatever they make current is current for every
 subscriber of the event.
 
+A server emit takes a shorter path, :meth:`Bus.publish_emit`: it has no
+guard, handler or outcome; the emit listeners matching its name
+(``listen(..., emits=True)``) run, then ``event_emitted`` is sent, once.
+
 The bus knows nothing of Flask or the network: the extension pushes the
 Flask context around :meth:`Bus.publish` and sends the answer it returns.
 """
@@ -122,6 +126,8 @@ class Bus:
         error_text: bool = False,
     ) -> None:
         self.router = Router(cache_size=cache_size)
+        #: The listeners of server emits (``listen(..., emits=True)``), by emitted name.
+        self.emit_router = Router(cache_size=cache_size)
         self.max_event_name_length = max_event_name_length
         self.error_text = error_text
         self.error_handlers: dict[str, ErrorHandler] = {}
@@ -139,6 +145,7 @@ class Bus:
 
     @sender.setter
     def sender(self, sender: Any) -> None:
+        self.emit_router.sender = sender
         self.router.sender = sender
 
     # -- subscribing -------------------------------------------------------
@@ -186,15 +193,26 @@ class Bus:
         )
         return handler
 
-    def listen(self, event: str = "*", namespace: str = "/", listener: F | None = None) -> Any:
+    def listen(
+        self,
+        event: str = "*",
+        namespace: str = "/",
+        listener: F | None = None,
+        *,
+        emits: bool = False,
+    ) -> Any:
         """Register a listener ``listener(event: Event)`` (decorator if ``listener`` is omitted).
 
         Listeners see every matching event once dispatch is over, whatever its
         outcome, and are held strongly.
+
+        :param emits: listen to the server's emits of matching names instead
+            (``EMIT`` events, with no outcome; see :meth:`publish_emit`).
         """
         if listener is None:
-            return lambda fn: self.listen(event, namespace, fn)
-        self.router.add_listener(event, namespace, listener)
+            return lambda fn: self.listen(event, namespace, fn, emits=emits)
+        router = self.emit_router if emits else self.router
+        router.add_listener(event, namespace, listener)
         return listener
 
     def guard(self, event: str = "*", namespace: str = "/", guard: F | None = None) -> Any:
@@ -217,7 +235,10 @@ class Bus:
         namespace: str | None = None,
     ) -> int:
         """Unsubscribe ``fn``; see :meth:`Router.remove`. Returns how many were removed."""
-        return self.router.remove(fn, kind, event, namespace)
+        removed = self.router.remove(fn, kind, event, namespace)
+        if kind in (None, Kind.LISTENER):
+            removed += self.emit_router.remove(fn, kind, event, namespace)
+        return removed
 
     # -- publishing --------------------------------------------------------
 
@@ -240,6 +261,22 @@ class Bus:
             for hook in around:
                 hooks.enter_context(hook(event))
             return self._publish(event, rejection)
+
+    def publish_emit(self, event: Event) -> None:
+        """Publish a server emit (an ``EMIT`` event): its listeners run, then ``event_emitted``.
+
+        Each listener is isolated from the others, as for client events.
+        """
+        listeners = self.emit_router.resolve(event.namespace, event.name).listeners
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                self.listener_errors += 1
+                logger.exception("emit listener %r raised on %r", listener, event)
+        if signals.event_emitted.receivers:
+            sender = self.router.sender
+            self.listener_errors += signals.publish(signals.event_emitted, sender, event)
 
     def _publish(self, event: Event, rejection: str | None) -> Event:
         self.counts["received"] += 1

@@ -302,15 +302,7 @@ class SockEvents:
             contexts.pop(context, error)
 
     def _publish_emit(self, event: Event) -> None:
-        if signals.event_emitted.receivers:
-            payload = [event.name, *event.args]
-            try:
-                size = len(socketio.packet.Packet.json.dumps(payload, separators=(",", ":")))
-            except (TypeError, ValueError):
-                size = 0
-            self.bus.listener_errors += signals.publish(
-                signals.event_emitted, self.app, event._replace(size=size)
-            )
+        self.bus.publish_emit(event)
 
     # -- subscribing ----------------------------------------------------------
 
@@ -393,16 +385,21 @@ class SockEvents:
         """Register ``handler`` for ``message`` without a decorator."""
         self.on(message, namespace)(handler)
 
-    def listen(self, event: Any = "*", namespace: str = "/") -> Any:
+    def listen(self, event: Any = "*", namespace: str = "/", *, emits: bool = False) -> Any:
         """Decorator: register a listener ``fn(event: Event)``, seeing every matching event.
 
         Listeners run after dispatch, before the acknowledgement is sent, with
         the outcome filled in; they see handled, unhandled, rejected and failed
         events alike. ``@sockevents.listen`` alone listens to ``"*"`` in ``"/"``.
+
+        :param emits: listen to the server's emits of ``event`` instead: the
+            listener gets an ``EMIT`` event (no outcome; ``size`` is the
+            encoded packet's, 0 when a message queue delivers it) after each
+            emit, just before ``event_emitted`` is sent.
         """
         if callable(event):
-            return self.bus.listen("*", namespace, event)
-        return self.bus.listen(event, namespace)
+            return self.bus.listen("*", namespace, event, emits=emits)
+        return self.bus.listen(event, namespace, emits=emits)
 
     def guard(self, event: Any = "*", namespace: str = "/") -> Any:
         """Decorator: register a guard ``fn(event: Event)`` that may veto events and connects.

@@ -4,7 +4,9 @@
   the namespace's disconnect behind what the client already sent, so it is
   published once, in order;
 - :meth:`Operations.emit` sends through python-socketio (rooms, message
-  queue, callbacks) and hands the encoded packet's size to ``on_emit``;
+  queue, callbacks), then hands ``on_emit`` an ``EMIT`` event whose size is
+  the packet's as python-socketio encoded it (:func:`measured_packet_class`
+  notes it; nothing is serialized twice);
 - :meth:`Operations.call` emits to one client and waits for its answer;
 - :meth:`Operations.shutdown_gracefully` dispatches what was received,
   disconnects every client, then closes the transports, within a deadline;
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +28,33 @@ from .connection_state import DisconnectItem
 from .event import Event, EventKind
 from .reader import Reader
 
-__all__ = ["Operations"]
+__all__ = ["Operations", "measured_packet_class"]
+
+#: The size of the last EVENT packet encoded in this context (greenlet).
+_encoded_size: contextvars.ContextVar[int] = contextvars.ContextVar("encoded_size", default=0)
+_EVENTS = (sio_packet.EVENT, sio_packet.BINARY_EVENT)
+
+
+def measured_packet_class(packet_class: type[Any]) -> type[Any]:
+    """``packet_class``, noting the size of every EVENT packet it encodes.
+
+    python-socketio encodes an emit once for all its recipients (or once per
+    recipient with a callback); the size noted is what went on the wire:
+    characters of a text packet plus bytes of its binary attachments.
+    """
+
+    class MeasuredPacket(packet_class):
+        def encode(self) -> Any:
+            encoded = super().encode()
+            if self.packet_type in _EVENTS:
+                if isinstance(encoded, list):
+                    _encoded_size.set(sum(len(part) for part in encoded))
+                else:
+                    _encoded_size.set(len(encoded))
+            return encoded
+
+    MeasuredPacket.__name__ = MeasuredPacket.__qualname__ = packet_class.__name__
+    return MeasuredPacket
 
 
 class Operations(Reader):
@@ -69,7 +98,43 @@ class Operations(Reader):
         callback: Callable[..., Any] | None = None,
         ignore_queue: bool = False,
     ) -> None:
-        """Emit ``event`` to clients, as python-socketio does; publish it on ``event_emitted``."""
+        """Emit ``event`` to clients, as python-socketio does; publish it on the bus.
+
+        The ``EMIT`` event's ``size`` is the encoded packet's, or 0 when the
+        packet was not encoded here (no recipient with a callback, or a
+        message queue carrying it to the process that encodes it).
+        """
+        token = _encoded_size.set(0)
+        try:
+            self._emit(event, data, to, room, skip_sid, namespace, callback, ignore_queue)
+            size = _encoded_size.get()
+        finally:
+            _encoded_size.reset(token)
+        if self.on_emit is not None:
+            args = data if isinstance(data, tuple) else () if data is None else (data,)
+            self.on_emit(
+                Event(
+                    EventKind.EMIT,
+                    namespace or "/",
+                    event,
+                    args=args,
+                    ack_requested=callback is not None,
+                    size=size,
+                    to=to or room,
+                )
+            )
+
+    def _emit(
+        self,
+        event: str,
+        data: Any,
+        to: Any,
+        room: Any,
+        skip_sid: Any,
+        namespace: str | None,
+        callback: Callable[..., Any] | None,
+        ignore_queue: bool,
+    ) -> None:
         super().emit(
             event,
             data=data,
@@ -80,18 +145,6 @@ class Operations(Reader):
             callback=callback,
             ignore_queue=ignore_queue,
         )
-        if self.on_emit is not None:
-            args = data if isinstance(data, tuple) else () if data is None else (data,)
-            self.on_emit(
-                Event(
-                    EventKind.EMIT,
-                    namespace or "/",
-                    event,
-                    args=args,
-                    ack_requested=callback is not None,
-                    to=to or room,
-                )
-            )
 
     def call(
         self,

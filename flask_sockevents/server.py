@@ -35,7 +35,7 @@ import engineio
 from .admission import Dispatcher
 from .budget import BudgetedEngineIOServer
 from .event import Event
-from .operations import Operations
+from .operations import Operations, measured_packet_class
 from .reader import ProtocolError
 
 __all__ = ["Dispatcher", "ProtocolError", "Server"]
@@ -89,6 +89,7 @@ class Server(Operations):
                 f"'gevent_uwsgi', not {kwargs['async_mode']!r}"
             )
         super().__init__(**kwargs)
+        self.packet_class: type[Any] = measured_packet_class(self.packet_class)
         self.eio.limits = self  # every session charges its packets to this server's limits
         self.dispatcher = dispatcher
         self.accepts_namespace = accepts_namespace
