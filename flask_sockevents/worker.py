@@ -104,7 +104,7 @@ class Worker(Admission):
         self, connection: Connection, event: Event, rejection: str | None, ack_id: int | None
     ) -> None:
         finished = self.dispatcher(
-            connection.environ, event, _not_connected(connection, event) or rejection
+            connection.environ, event, _not_connected(connection, event, rejection)
         )
         if ack_id is not None:
             if finished.replied:
@@ -158,13 +158,17 @@ class Worker(Admission):
             gevent.joinall(workers, timeout=remaining)
 
 
-def _not_connected(connection: Connection, event: Event) -> str | None:
-    """``"not connected to namespace"`` unless the event's sid is the namespace's sid now.
+def _not_connected(connection: Connection, event: Event, rejection: str | None) -> str | None:
+    """The rejection of ``event``: ``"not connected to namespace"`` if so, else ``rejection``.
 
-    The one place that decides: an event read before its namespace was
-    admitted carries no sid, and one whose namespace left (or left and came
-    back under another sid) before the worker reached it carries a stale one.
+    The one place that decides. An event read before its namespace was
+    admitted carries no sid: it is not connected, whatever else is wrong with
+    it. One whose namespace left (or left and came back under another sid)
+    before the worker reached it carries a stale sid: it is not connected,
+    unless the reader already refused it for another reason.
     """
-    if event.sid is None or connection.sids.get(event.namespace) != event.sid:
+    if event.sid is None:
         return NOT_CONNECTED
-    return None
+    if rejection is None and connection.sids.get(event.namespace) != event.sid:
+        return NOT_CONNECTED
+    return rejection
