@@ -81,6 +81,7 @@ def _c(package: str, owner: str, name: str, kind: str, parameters: str | None, u
 _EIO = "python-engineio"
 _SIO = "python-socketio"
 
+#: Every private attribute of a dependency relied on, one :class:`Contract` each.
 CONTRACTS: tuple[Contract, ...] = (
     # python-engineio: the server
     _c(_EIO, "engineio.Server", "_get_socket", "call", "self sid",

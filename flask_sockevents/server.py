@@ -36,9 +36,9 @@ from .admission import Dispatcher
 from .budget import BudgetedEngineIOServer
 from .event import Event
 from .operations import Operations, measured_packet_class
-from .reader import ProtocolError
+from .reader import ProtocolError  # noqa: F401  (importable from here, as before)
 
-__all__ = ["Dispatcher", "ProtocolError", "Server"]
+__all__ = ["Dispatcher", "Server"]
 
 
 class Server(Operations):
@@ -48,7 +48,8 @@ class Server(Operations):
     ``register_namespace``) become routes on ``bus`` (see
     :mod:`.socketio_api`).
 
-    :param dispatcher: publishes an event on the bus (see :data:`Dispatcher`).
+    :param dispatcher: publishes an event on the bus (see
+        :data:`~flask_sockevents.admission.Dispatcher`).
     :param accepts_namespace: tells whether a client may connect to a namespace.
     :param connect_timeout: seconds a transport may stay open without sending
         CONNECT before it is closed (``None`` or ``0`` to wait forever).
