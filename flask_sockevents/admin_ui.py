@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 
 from socketio.admin import InstrumentedServer
 
-from .bus import accepted
+from . import dependencies
 from .event import Event, EventKind
 from .router import Kind
 
@@ -68,14 +68,13 @@ class BusInstrumentedServer(InstrumentedServer):
         sio = self.sio
         # ``_timestamps`` is the table python-socketio's instrumentation keeps
         # (set up by ``instrument``): the connection time shown for a socket.
-        timestamps: dict[str, float] = sio.manager._timestamps
+        timestamps = dependencies.socketio_connect_times(sio.manager)
         if event.kind is EventKind.CONNECT:
-            if not accepted(event):
+            if not event.accepted:
                 return
             eio_sid = sio.manager.eio_sid_from_sid(sid, namespace)
-            try:
-                socket = sio.eio._get_socket(eio_sid)
-            except KeyError:  # the transport closed while the connect was dispatched
+            socket = dependencies.open_socket(sio.eio, eio_sid)
+            if socket is None:  # the transport closed while the connect was dispatched
                 return
             timestamps[sid] = now
             sio.emit(

@@ -22,6 +22,10 @@ The hooks of :attr:`Bus.around` (tracing, for one) are entered before step 1
 and left after step 7, so whatever they make current is current for every
 subscriber of the event.
 
+A server emit takes a shorter path, :meth:`Bus.publish_emit`: it has no
+guard, handler or outcome; the emit listeners matching its name
+(``listen(..., emits=True)``) run, then ``event_emitted`` is sent, once.
+
 The bus knows nothing of Flask or the network: the extension pushes the
 Flask context around :meth:`Bus.publish` and sends the answer it returns.
 """
@@ -37,6 +41,7 @@ from typing import Any, TypeVar
 from socketio.exceptions import ConnectionRefusedError as SocketIOConnectionRefused
 
 from . import signals
+from .bounded import BoundedCounter
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject, event_error
 from .router import HandlerCall, Kind, Resolution, Router
@@ -121,13 +126,15 @@ class Bus:
         error_text: bool = False,
     ) -> None:
         self.router = Router(cache_size=cache_size)
+        #: The listeners of server emits (``listen(..., emits=True)``), by emitted name.
+        self.emit_router = Router(cache_size=cache_size)
         self.max_event_name_length = max_event_name_length
         self.error_text = error_text
         self.error_handlers: dict[str, ErrorHandler] = {}
         self.default_error_handler: ErrorHandler | None = None
         self.namespace_error_handlers: dict[str, ErrorHandler] = {}
         self.counts: Counter[str] = Counter()
-        self.rejections: Counter[str] = Counter()
+        self.rejections = BoundedCounter(_MAX_DISTINCT_REASONS, "other")
         self.listener_errors = 0
         self.around: list[AroundHook] = []
 
@@ -138,6 +145,7 @@ class Bus:
 
     @sender.setter
     def sender(self, sender: Any) -> None:
+        self.emit_router.sender = sender
         self.router.sender = sender
 
     # -- subscribing -------------------------------------------------------
@@ -185,15 +193,26 @@ class Bus:
         )
         return handler
 
-    def listen(self, event: str = "*", namespace: str = "/", listener: F | None = None) -> Any:
+    def listen(
+        self,
+        event: str = "*",
+        namespace: str = "/",
+        listener: F | None = None,
+        *,
+        emits: bool = False,
+    ) -> Any:
         """Register a listener ``listener(event: Event)`` (decorator if ``listener`` is omitted).
 
         Listeners see every matching event once dispatch is over, whatever its
         outcome, and are held strongly.
+
+        :param emits: listen to the server's emits of matching names instead
+            (``EMIT`` events, with no outcome; see :meth:`publish_emit`).
         """
         if listener is None:
-            return lambda fn: self.listen(event, namespace, fn)
-        self.router.add_listener(event, namespace, listener)
+            return lambda fn: self.listen(event, namespace, fn, emits=emits)
+        router = self.emit_router if emits else self.router
+        router.add_listener(event, namespace, listener)
         return listener
 
     def guard(self, event: str = "*", namespace: str = "/", guard: F | None = None) -> Any:
@@ -216,7 +235,10 @@ class Bus:
         namespace: str | None = None,
     ) -> int:
         """Unsubscribe ``fn``; see :meth:`Router.remove`. Returns how many were removed."""
-        return self.router.remove(fn, kind, event, namespace)
+        removed = self.router.remove(fn, kind, event, namespace)
+        if kind in (None, Kind.LISTENER):
+            removed += self.emit_router.remove(fn, kind, event, namespace)
+        return removed
 
     # -- publishing --------------------------------------------------------
 
@@ -239,6 +261,22 @@ class Bus:
             for hook in around:
                 hooks.enter_context(hook(event))
             return self._publish(event, rejection)
+
+    def publish_emit(self, event: Event) -> None:
+        """Publish a server emit (an ``EMIT`` event): its listeners run, then ``event_emitted``.
+
+        Each listener is isolated from the others, as for client events.
+        """
+        listeners = self.emit_router.resolve(event.namespace, event.name).listeners
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                self.listener_errors += 1
+                logger.exception("emit listener %r raised on %r", listener, event)
+        if signals.event_emitted.receivers:
+            sender = self.router.sender
+            self.listener_errors += signals.publish(signals.event_emitted, sender, event)
 
     def _publish(self, event: Event, rejection: str | None) -> Event:
         self.counts["received"] += 1
@@ -305,11 +343,7 @@ class Bus:
             payload = error.error_args if isinstance(error, Reject) else {"message": reason}
         elif event.kind is EventKind.EVENT:
             payload = error.event_error if isinstance(error, Reject) else event_error(reason)
-        rejections = self.rejections
-        if reason not in rejections and len(rejections) >= _MAX_DISTINCT_REASONS:
-            rejections["other"] += 1
-        else:
-            rejections[reason] += 1
+        self.rejections.add(reason)
         return event.finished(Outcome.REJECTED, reason=reason, error=error, ack=payload)
 
     def _failed(self, event: Event, error: Exception, handler: HandlerCall) -> Event:
@@ -346,7 +380,7 @@ class Bus:
         if signal.receivers:
             self.listener_errors += signals.publish(signal, sender, event)
         if event.kind is EventKind.CONNECT:
-            if accepted(event):
+            if event.accepted:
                 self.listener_errors += signals.publish(signals.client_connected, sender, event)
         elif event.kind is EventKind.DISCONNECT:
             self.listener_errors += signals.publish(signals.client_disconnected, sender, event)
@@ -363,16 +397,3 @@ def _handler_args(event: Event, handler: HandlerCall, args: tuple[Any, ...]) -> 
         return (event.name, *args) if handler.prepend_name else args
     capacity = handler.capacity
     return args if capacity is None else args[:capacity]
-
-
-def accepted(event: Event) -> bool:
-    """True when a connect event let the client in.
-
-    A connect handler that raised lets the client in when an error handler
-    answered for it with anything but ``False``, as in Flask-SocketIO (the
-    error handler's answer stands for the connect handler's return value).
-    """
-    outcome = event.outcome
-    if outcome is Outcome.FAILED:
-        return event.replied and event.ack is not False
-    return outcome is Outcome.HANDLED or outcome is Outcome.UNHANDLED

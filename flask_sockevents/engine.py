@@ -238,6 +238,8 @@ class EngineIOServer(engineio.Server):
     start_service_task: bool  # python-engineio's: whether the ping monitor is yet to start
     #: The class of each session's socket.
     socket_class: type[EngineIOSocket] = EngineIOSocket
+    #: The gevent hub that serves this server's requests, once one was served.
+    serving_hub: Any = None
 
     def disconnect(self, sid: str | None = None) -> None:
         """Close the session ``sid`` at once (every session if ``None``).
@@ -277,6 +279,8 @@ class EngineIOServer(engineio.Server):
 
     def handle_request(self, environ: dict[str, Any], start_response: Any) -> Any:
         """Answer an Engine.IO request, refusing with 400 what node's server refuses."""
+        if self.serving_hub is None:
+            self.serving_hub = gevent.get_hub()
         refusal = self.request_refusal(environ)
         if refusal is None:
             return super().handle_request(environ, start_response)

@@ -159,6 +159,19 @@ class Event(_EventFields):
         """True once the event carries an outcome."""
         return self.outcome is not None
 
+    @property
+    def accepted(self) -> bool:
+        """True when a finished connect let the client in.
+
+        A connect handler that raised lets the client in when an error handler
+        answered for it with anything but ``False``, as in Flask-SocketIO (the
+        error handler's answer stands for the connect handler's return value).
+        """
+        outcome = self.outcome
+        if outcome is Outcome.FAILED:
+            return self.replied and self.ack is not False
+        return outcome is Outcome.HANDLED or outcome is Outcome.UNHANDLED
+
     def finished(
         self,
         outcome: Outcome,

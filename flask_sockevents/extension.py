@@ -20,8 +20,8 @@ import socketio
 from flask import Flask
 from gevent import monkey
 
-from . import signals
-from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus, accepted
+from . import dependencies, signals
+from .bus import DEFAULT_MAX_EVENT_NAME_LENGTH, Bus
 from .cluster import Cluster, ClusterReply, ClusterSockets
 from .connections import ConnectionLimits
 from .context import EventContext
@@ -189,7 +189,6 @@ class SockEvents:
         self.path: str = DEFAULTS["path"]
         self.connection_limits = ConnectionLimits()
         self._contexts: EventContext | None = None
-        self._serving_hub: Any = None  # the gevent hub the server runs in, once it serves
         self._accepted_namespaces: set[str] | None = {"/"}
         self.cluster: Cluster | None = None
         if app is not None or "message_queue" in options:
@@ -268,7 +267,7 @@ class SockEvents:
         )
         self.async_mode = self.server.async_mode
         for namespace_handler in self.namespace_handlers.values():
-            namespace_handler._set_server(self.server)
+            dependencies.set_namespace_server(namespace_handler, self.server)
         self.app = app
         self.cluster = Cluster(
             self,
@@ -308,8 +307,6 @@ class SockEvents:
         )
 
     def _dispatch(self, environ: dict[str, Any], event: Event, rejection: str | None) -> Event:
-        if self._serving_hub is None and self.server is not None and self.server.async_handlers:
-            self._serving_hub = gevent.get_hub()
         contexts = self._contexts
         if contexts is None:
             return self.bus.publish(event, rejection)
@@ -333,20 +330,12 @@ class SockEvents:
             self.cluster is not None
             and event.sid is not None
             and event.kind is not EventKind.EVENT
-            and (event.kind is EventKind.DISCONNECT or not accepted(event))
+            and (event.kind is EventKind.DISCONNECT or not event.accepted)
         ):
             self.cluster.forget_socket(event.sid, event.namespace)
 
     def _publish_emit(self, event: Event) -> None:
-        if signals.event_emitted.receivers:
-            payload = [event.name, *event.args]
-            try:
-                size = len(socketio.packet.Packet.json.dumps(payload, separators=(",", ":")))
-            except (TypeError, ValueError):
-                size = 0
-            self.bus.listener_errors += signals.publish(
-                signals.event_emitted, self.app, event._replace(size=size)
-            )
+        self.bus.publish_emit(event)
 
     # -- subscribing ----------------------------------------------------------
 
@@ -429,16 +418,21 @@ class SockEvents:
         """Register ``handler`` for ``message`` without a decorator."""
         self.on(message, namespace)(handler)
 
-    def listen(self, event: Any = "*", namespace: str = "/") -> Any:
+    def listen(self, event: Any = "*", namespace: str = "/", *, emits: bool = False) -> Any:
         """Decorator: register a listener ``fn(event: Event)``, seeing every matching event.
 
         Listeners run after dispatch, before the acknowledgement is sent, with
         the outcome filled in; they see handled, unhandled, rejected and failed
         events alike. ``@sockevents.listen`` alone listens to ``"*"`` in ``"/"``.
+
+        :param emits: listen to the server's emits of ``event`` instead: the
+            listener gets an ``EMIT`` event (no outcome; ``size`` is the
+            encoded packet's, 0 when a message queue delivers it) after each
+            emit, just before ``event_emitted`` is sent.
         """
         if callable(event):
-            return self.bus.listen("*", namespace, event)
-        return self.bus.listen(event, namespace)
+            return self.bus.listen("*", namespace, event, emits=emits)
+        return self.bus.listen(event, namespace, emits=emits)
 
     def guard(self, event: Any = "*", namespace: str = "/") -> Any:
         """Decorator: register a guard ``fn(event: Event)`` that may veto events and connects.
@@ -570,7 +564,7 @@ class SockEvents:
         operation is then handed over with ``run_callback_threadsafe``, which
         wakes the server's hub at once, and runs in a greenlet there.
         """
-        hub = self._serving_hub
+        hub = None if self.server is None else self.server.eio.serving_hub
         if hub is None or hub.thread_ident == _os_thread_id():
             operation(*args, **kwargs)
             return

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
+from . import dependencies
 from .router import LIFECYCLE_NAMES, positional_capacity
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def register_namespace(sockevents: SockEvents, namespace_handler: Namespace) -> 
     namespace = namespace_handler.namespace or "/"
     namespace_handler._set_socketio(sockevents)
     if sockevents.server is not None:
-        namespace_handler._set_server(sockevents.server)
+        dependencies.set_namespace_server(namespace_handler, sockevents.server)
     sockevents.namespace_handlers[namespace] = namespace_handler
     for attribute in dir(namespace_handler):
         if attribute.startswith("on_") and callable(getattr(namespace_handler, attribute)):

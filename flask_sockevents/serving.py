@@ -161,7 +161,8 @@ def run(
 
     if use_reloader:
         from gevent import monkey
-        from werkzeug._reloader import run_with_reloader
+
+        from .dependencies import run_with_reloader
 
         # Werkzeug's reloader serves from a daemon thread and exits from the main
         # one; a gevent hub left running in a real thread can crash the

@@ -43,6 +43,7 @@ from typing import Any, cast
 import flask
 import socketio
 
+from . import dependencies
 from .bus import Bus
 from .context import current_event
 from .event import Event, EventKind
@@ -232,7 +233,7 @@ class SocketIOServerAPI:
             )
         if not isinstance(namespace_handler, socketio.Namespace):
             raise ValueError("Not a namespace instance: register a socketio.Namespace subclass")
-        namespace_handler._set_server(self)
+        dependencies.set_namespace_server(namespace_handler, self)
         namespace = namespace_handler.namespace or "/"
         route = NamespaceRoute(namespace_handler, self, namespace == WILDCARD)
         for event in ("connect", "disconnect", WILDCARD):

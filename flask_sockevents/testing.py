@@ -1,8 +1,10 @@
 """Testing tools: an in-process client, a signal recorder and a live server.
 
 - :class:`SocketIOTestClient` drives the real server in-process, as
-  Flask-SocketIO's test client does, and can answer the server's ``call()``s
-  and emit callbacks (:meth:`SocketIOTestClient.on`).
+  Flask-SocketIO's test client does, and can answer the server's calls (``call()``)
+  and emit callbacks (:meth:`SocketIOTestClient.on`); it runs on a
+  :class:`TestTransport`, an in-process Engine.IO session of the app's
+  server, so it works beside a live server of the same app.
 - :func:`record_signals` records what the bus publishes.
 - :class:`LiveServer` serves an app under gevent on an ephemeral loopback
   port, in a background thread, for tests that use real clients.
@@ -23,13 +25,22 @@ from flask.testing import EnvironBuilder
 from socketio import packet
 from socketio.pubsub_manager import PubSubManager
 
+from . import dependencies
 from . import signals as bus_signals
-from .event import Event
+from .event import Event, EventKind, Outcome
+from .inprocess import TestTransport
 
 if TYPE_CHECKING:
     from .extension import SockEvents
 
-__all__ = ["LiveServer", "SignalRecord", "SocketIOTestClient", "record_signals", "wait_for"]
+__all__ = [
+    "LiveServer",
+    "SignalRecord",
+    "SocketIOTestClient",
+    "TestTransport",
+    "record_signals",
+    "wait_for",
+]
 
 SIGNAL_NAMES = (
     "client_connected",
@@ -46,11 +57,17 @@ SIGNAL_NAMES = (
 class SocketIOTestClient:
     """An in-process Socket.IO client for the server of ``sockevents``.
 
-    Events are dispatched synchronously: when :meth:`emit` returns, the
-    handler, guards and listeners have run. As with Flask-SocketIO's test
-    client, an exception that a handler raised and no error handler answered
-    (none registered, or it raised in turn) is raised again by :meth:`emit`
-    or :meth:`connect`, and so is a payload that cannot be serialized (a
+    The client is a transport of its own on the app's server: its packets
+    go through the same reader, queue and admission as a network client's,
+    and what the server sends it arrives encoded, as over the network. So a
+    test client and a live server of the same app (:class:`LiveServer`) work
+    at the same time, and an emit to everyone reaches both.
+
+    Events are dispatched before :meth:`emit` returns: the handler, guards
+    and listeners have run. As with Flask-SocketIO's test client, an
+    exception that a handler raised and no error handler answered (none
+    registered, or it raised in turn) is raised again by :meth:`emit` or
+    :meth:`connect`, and so is a payload that cannot be serialized (a
     :class:`TypeError`), whether the client sends it or the server answers
     with it. Served over the network, the same failure only fails that event.
 
@@ -90,10 +107,7 @@ class SocketIOTestClient:
         self.acks: dict[str, Any] | None = None
         self.callback_counter = 0
         self.handlers: dict[tuple[str, str], Callable[..., Any]] = {}
-        self._partial: Any = None
-        self._send_errors: list[BaseException] = []
-        _clients(server)[self.eio_sid] = self
-        server.async_handlers = False  # dispatch inline: events are handled when emit returns
+        self.transport = TestTransport(server, self.eio_sid, self._receive)
         server.manager.initialize()
         self.connect(namespace=namespace, query_string=query_string, headers=headers, auth=auth)
 
@@ -116,16 +130,11 @@ class SocketIOTestClient:
         if query_string:
             url += query_string if query_string.startswith("?") else "?" + query_string
         if self.flask_test_client is not None:
-            request = self.flask_test_client._request_from_builder_args(
-                args=(), kwargs={"path": url, "headers": headers}
-            )
-            environ = request.environ
-            self.flask_test_client._add_cookies_to_wsgi(environ)
+            environ = dependencies.request_environ(self.flask_test_client, url, headers)
         else:
             environ = EnvironBuilder(self.app, path=url, headers=headers).get_environ()
         environ["flask.app"] = self.app
-        if self.eio_sid not in self.server._connections:
-            self.server._handle_eio_connect(self.eio_sid, environ)
+        self.transport.open(environ)
         self._deliver(packet.Packet(packet.CONNECT, auth, namespace=namespace))
         if self.server.manager.sid_from_eio_sid(self.eio_sid, namespace):
             self.connected[namespace] = True
@@ -191,27 +200,32 @@ class SocketIOTestClient:
     def _deliver(self, pkt: packet.Packet) -> None:
         """Hand ``pkt`` to the server; raise what its dispatch failed with, unanswered."""
         encoded = pkt.encode()  # an unserializable payload raises TypeError here
-        failed: list[Event] = []
-        delivering = threading.get_ident()
+        finished: list[Event] = []
+        eio_sid = self.eio_sid
 
-        def on_failure(sender: Any, event: Event) -> None:
-            if threading.get_ident() == delivering:  # this dispatch, not another thread's
-                failed.append(event)
+        def on_finished(sender: Any, event: Event) -> None:
+            if event.transport == eio_sid and event.kind is not EventKind.EMIT:
+                finished.append(event)
 
-        self._send_errors = []
-        bus_signals.event_failed.connect(on_failure, sender=self.app, weak=False)
+        receivers = [
+            bus_signals.event_handled,
+            bus_signals.event_unhandled,
+            bus_signals.event_rejected,
+            bus_signals.event_failed,
+        ]
+        for signal in receivers:
+            signal.connect(on_finished, sender=self.app, weak=False)
         try:
-            for part in encoded if isinstance(encoded, list) else [encoded]:
-                self.server._handle_eio_message(self.eio_sid, part)
+            self.transport.feed(encoded if isinstance(encoded, list) else [encoded])
         finally:
-            bus_signals.event_failed.disconnect(on_failure, sender=self.app)
-        for event in failed:
-            if not event.replied and event.error is not None:
+            for signal in receivers:
+                signal.disconnect(on_finished, sender=self.app)
+        for event in finished:
+            if event.outcome is Outcome.FAILED and not event.replied and event.error is not None:
                 raise event.error
-        answered = {id(event.error) for event in failed}
-        for error in self._send_errors:
-            if id(error) not in answered:
-                raise error
+        for event in finished:
+            if pkt.id is not None and event.ack_requested and event.replied and self.acks is None:
+                _check_ack_serializes(event.ack)
 
     def _receive(self, pkt: packet.Packet) -> None:
         namespace = pkt.namespace or "/"
@@ -232,45 +246,10 @@ class SocketIOTestClient:
             self.connected[namespace] = False
 
 
-def _clients(server: Any) -> dict[str, SocketIOTestClient]:
-    """The test clients of ``server``, installing the packet interception once."""
-    clients: dict[str, SocketIOTestClient] | None = getattr(server, "_test_clients", None)
-    if clients is not None:
-        return clients
-    clients = server._test_clients = {}
-    partial: dict[str, Any] = {}
-
-    def send_packet(eio_sid: str, pkt: packet.Packet) -> None:
-        client = clients.get(eio_sid)
-        if client is None:
-            return
-        try:
-            encoded = pkt.encode()  # round-trip, as a real client would see it
-        except Exception as exc:  # an unserializable emit or ack: the test fails with it
-            client._send_errors.append(exc)
-            raise
-        parts = encoded if isinstance(encoded, list) else [encoded]
-        decoded = packet.Packet(encoded_packet=parts[0])
-        for attachment in parts[1:]:
-            decoded.add_attachment(attachment)
-        client._receive(decoded)
-
-    def send_eio_packet(eio_sid: str, eio_pkt: Any) -> None:
-        pending = partial.get(eio_sid)
-        if pending is not None:
-            if pending.add_attachment(eio_pkt.data):
-                del partial[eio_sid]
-                send_packet(eio_sid, pending)
-            return
-        pkt = packet.Packet(encoded_packet=eio_pkt.data)
-        if pkt.attachment_count:
-            partial[eio_sid] = pkt
-        else:
-            send_packet(eio_sid, pkt)
-
-    server._send_packet = send_packet
-    server._send_eio_packet = send_eio_packet
-    return clients
+def _check_ack_serializes(ack: Any) -> None:
+    """Raise what encoding ``ack`` raises: the server could not send it to the client."""
+    data = [] if ack is None else list(ack) if isinstance(ack, tuple) else [ack]
+    packet.Packet(packet.ACK, data=data, namespace="/", id=0).encode()
 
 
 def wait_for(

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask_sockevents.bus import accepted
+from flask_sockevents.bounded import BoundedLabels
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners._attach import app_of, connect_emitted, router_of
 
@@ -39,26 +39,6 @@ DURATION_BUCKETS: tuple[float, ...] = (
 
 _LIFECYCLE = (EventKind.CONNECT, EventKind.DISCONNECT)
 _log = logging.getLogger(__name__)
-
-
-class _BoundedLabel:
-    """Maps raw values to at most ``limit`` distinct label values, then to :data:`OTHER`."""
-
-    def __init__(self, limit: int, length: int = 64) -> None:
-        self.limit = limit
-        self.length = length
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-
-    def __call__(self, value: str) -> str:
-        value = value[: self.length]
-        if value in self._seen:
-            return value
-        with self._lock:
-            if len(self._seen) >= self.limit:
-                return OTHER
-            self._seen.add(value)
-        return value
 
 
 class Metrics:
@@ -126,8 +106,8 @@ class Metrics:
         self.app = app
         self.check = check
         self.router: Any = None
-        self._namespace_label = _BoundedLabel(max_namespaces, length=256)
-        self._reason_label = _BoundedLabel(max_reasons)
+        self._namespace_label = BoundedLabels(max_namespaces, OTHER, length=256)
+        self._reason_label = BoundedLabels(max_reasons, OTHER, length=64)
         self._connected: dict[tuple[str, str], str] = {}
         self._connected_lock = threading.Lock()
         self._entered: set[str] = set()
@@ -259,7 +239,7 @@ class Metrics:
         if event.kind is EventKind.EMIT:
             self.count_emitted(event)
             return
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             self._enter(event.namespace)
         namespace = self.namespace_label(event.namespace)
         name = self.event_label(event)
@@ -279,7 +259,7 @@ class Metrics:
 
     def _track_connection(self, event: Event, namespace: str) -> None:
         key = (event.namespace, event.sid or "")
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             with self._connected_lock:
                 if key in self._connected:
                     return

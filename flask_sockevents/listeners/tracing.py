@@ -52,7 +52,6 @@ from urllib.parse import parse_qs
 
 from flask import has_request_context, request
 
-from flask_sockevents.bus import accepted
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners._attach import connect_emitted, router_of
 
@@ -168,7 +167,7 @@ class Tracing:
 
     def _finish(self, event: Event) -> None:
         kind = event.kind
-        if kind is EventKind.CONNECT and accepted(event):
+        if kind is EventKind.CONNECT and event.accepted:
             self._keep_auth_parent(event)
         elif kind is EventKind.DISCONNECT:
             _forget_parent(event.namespace)

@@ -166,7 +166,7 @@ class Monitor:
 
         @blueprint.get("/")
         def page() -> str:
-            path = self.sockevents.options.get("path") or "socket.io"
+            path = self.sockevents.path or "socket.io"
             return render_template(
                 "sockevents_monitor.html",
                 namespace=self.namespace,

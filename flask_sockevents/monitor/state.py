@@ -25,7 +25,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from flask_sockevents.bus import accepted
+from flask_sockevents.bounded import BoundedCounter, BoundedLabels
 from flask_sockevents.event import Event, EventKind, Outcome
 from flask_sockevents.listeners.audit import redacted
 
@@ -58,23 +58,6 @@ def _payload(event: Event) -> str:
     if args is None:
         return "[too large]"
     return _cut(json.dumps(args, ensure_ascii=False), _PAYLOAD_LENGTH) or ""
-
-
-class _BoundedCounter:
-    """A :class:`~collections.Counter` of at most ``limit`` keys; later keys count as OTHER."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.counts: Counter[str] = Counter()
-
-    def add(self, key: str) -> None:
-        counts = self.counts
-        if key not in counts and len(counts) >= self.limit:
-            key = OTHER
-        counts[key] += 1
-
-    def most_common(self) -> list[list[Any]]:
-        return [[key, count] for key, count in self.counts.most_common()]
 
 
 class MonitorState:
@@ -125,12 +108,12 @@ class MonitorState:
         self.events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self.rejections: deque[dict[str, Any]] = deque(maxlen=max_problems)
         self.failures: deque[dict[str, Any]] = deque(maxlen=max_problems)
-        self.rejection_reasons = _BoundedCounter(max_reasons)
-        self.failure_reasons = _BoundedCounter(max_reasons)
+        self.rejection_reasons = BoundedCounter(max_reasons, OTHER)
+        self.failure_reasons = BoundedCounter(max_reasons, OTHER)
         self.outcomes: Counter[str] = Counter()
         self.clients: dict[str, int] = {}
         self.buckets: deque[tuple[int, Counter[str]]] = deque(maxlen=window)
-        self.series_keys: set[str] = set()
+        self._series_key = BoundedLabels(max_series, OTHER)
         self.total = 0
         self._seq = itertools.count(1)
         self.last_seq = 0
@@ -184,7 +167,7 @@ class MonitorState:
     def _count_client(self, event: Event) -> None:
         clients = self.clients
         namespace = event.namespace
-        if event.kind is EventKind.CONNECT and accepted(event):
+        if event.kind is EventKind.CONNECT and event.accepted:
             clients[namespace] = clients.get(namespace, 0) + 1
         elif event.kind is EventKind.DISCONNECT and namespace in clients:
             left = clients[namespace] - 1
@@ -215,12 +198,7 @@ class MonitorState:
             self.is_declared is not None and not self.is_declared(name, event.namespace)
         ):
             name = UNDECLARED
-        keys = self.series_keys
-        if name not in keys:
-            if len(keys) >= self.max_series:
-                return OTHER
-            keys.add(name)
-        return name
+        return self._series_key(name)
 
     # -- reading -------------------------------------------------------------
 
@@ -260,11 +238,16 @@ class MonitorState:
                 "series": series,
                 "events": [row for row in self.events if row["seq"] > since],
                 "rejections": {
-                    "by_reason": self.rejection_reasons.most_common(),
+                    "by_reason": _by_count(self.rejection_reasons),
                     "latest": [row for row in self.rejections if row["seq"] > since],
                 },
                 "failures": {
-                    "by_reason": self.failure_reasons.most_common(),
+                    "by_reason": _by_count(self.failure_reasons),
                     "latest": [row for row in self.failures if row["seq"] > since],
                 },
             }
+
+
+def _by_count(counts: Counter[str]) -> list[list[Any]]:
+    """``[[key, count], ...]``, the most common first."""
+    return [[key, count] for key, count in counts.most_common()]

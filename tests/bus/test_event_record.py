@@ -112,3 +112,33 @@ def test_event_kind_and_outcome_compare_equal_to_their_names() -> None:
     assert EventKind.CONNECT == "connect"
     assert Outcome.REJECTED == "rejected"
     assert str(Outcome.HANDLED) == "handled"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "ack", "replied", "accepted"),
+    [
+        (Outcome.HANDLED, None, True, True),
+        (Outcome.UNHANDLED, None, False, True),
+        (Outcome.REJECTED, {"message": "no"}, False, False),
+        (Outcome.FAILED, None, False, False),
+        (Outcome.FAILED, {"fallback": True}, True, True),
+        (Outcome.FAILED, False, True, False),
+    ],
+    ids=[
+        "handled",
+        "unhandled",
+        "rejected",
+        "failed",
+        "failed-answered-by-an-error-handler",
+        "failed-answered-false",
+    ],
+)
+def test_a_finished_connect_is_accepted_as_flask_socketio_would_let_the_client_in(
+    outcome: Outcome, ack: object, replied: bool, accepted: bool
+) -> None:
+    connect = Event(EventKind.CONNECT, "/", "connect", "sid")
+
+    finished = connect.finished(outcome, ack=ack, replied=replied)
+
+    assert finished.accepted is accepted
+    assert connect.accepted is False  # not dispatched yet

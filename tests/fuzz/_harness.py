@@ -3,12 +3,14 @@
 :class:`PacketHarness` builds one app (a connect handler, a catch-all handler, an
 echo handler, a failing handler and an error handler, a handler in ``/chat``,
 a guard and a listener on every namespace) and opens in-process connections on it. Each packet of a
-:class:`Connection` goes straight to ``server._handle_eio_message``, as the
-transport's reader would hand it over, and is checked against a model of the
+:class:`Connection` goes through an in-process transport
+(:class:`~flask_sockevents.testing.TestTransport`) to the server's reader, as
+the transport's reader would hand it over, and is checked against a model of the
 protocol written from the Socket.IO specification:
 
 - a packet the protocol does not allow closes the transport and is counted in
-  ``server.protocol_errors``, and nothing reaches the bus;
+  ``server.protocol_errors``, and nothing but the disconnects of the closed
+  transport reaches the bus;
 - a CONNECT, an EVENT (once its binary attachments are in) and a DISCONNECT of
   a connected namespace each publish exactly one :class:`Event` of that kind
   with an outcome;
@@ -37,7 +39,7 @@ from socketio import packet as sio_packet
 
 from flask_sockevents import Event, EventKind, Outcome, SockEvents
 from flask_sockevents.bus import RESERVED_EVENT_NAMES
-from flask_sockevents.testing import SocketIOTestClient, _clients
+from flask_sockevents.testing import SocketIOTestClient, TestTransport
 
 __all__ = ["NAMESPACES", "Connection", "PacketHarness", "check_totals"]
 
@@ -120,17 +122,15 @@ class PacketHarness:
         client = SocketIOTestClient(self.app, self.sockevents)
         sid = self.server.manager.sid_from_eio_sid(client.eio_sid, "/")
         assert sid is not None, "the test client did not connect to /"
-        return Connection(self, client.eio_sid, {"/": sid})
+        return Connection(self, client.transport, {"/": sid})
 
     def open(self) -> Connection:
         """A new Engine.IO connection that has sent nothing yet (no CONNECT)."""
-        _clients(self.server)  # the in-process interception of what the server sends
-        self.server.async_handlers = False
-        eio_sid = uuid.uuid4().hex
+        transport = TestTransport(self.server, uuid.uuid4().hex, lambda pkt: None)
         environ = EnvironBuilder(self.app, path="/socket.io/").get_environ()
         environ["flask.app"] = self.app
-        self.server._handle_eio_connect(eio_sid, environ)
-        return Connection(self, eio_sid, None)
+        transport.open(environ)
+        return Connection(self, transport, None)
 
     def close(self) -> None:
         """Stop collecting the server's error log."""
@@ -140,10 +140,13 @@ class PacketHarness:
 class Connection:
     """One in-process connection, its packets checked against the protocol model."""
 
-    def __init__(self, harness: PacketHarness, eio_sid: str, sids: dict[str, str] | None) -> None:
+    def __init__(
+        self, harness: PacketHarness, transport: TestTransport, sids: dict[str, str] | None
+    ) -> None:
         self.harness = harness
         self.server = harness.server
-        self.eio_sid = eio_sid
+        self.transport = transport
+        self.eio_sid = transport.sid
         self.greeted = sids is not None  # a CONNECT was sent
         self.sids: dict[str, str] = dict(sids or {})
         self.all_sids = set(self.sids.values())
@@ -166,15 +169,18 @@ class Connection:
         events = self.harness.events
         seen, errors = len(events), self._protocol_errors()
         names_seen = len(self.harness.handler_names)
-        self.server._handle_eio_message(self.eio_sid, data)
+        self.transport.feed([data])
         new = events[seen:]
         dropped = self._protocol_errors() - errors
         for name in self.harness.handler_names[names_seen:]:
             assert type(name) is str and name and name not in RESERVED_EVENT_NAMES, name
         if expected == "drop":
             assert dropped == 1, f"{data!r} should have closed the connection, published {new}"
-            assert not new, f"{data!r} closed the connection but published {new}"
-            self.close()
+            # Closing the transport disconnects the namespaces it was in, as
+            # python-engineio's close does: those disconnects, and nothing else.
+            others = [e for e in new if e.kind is not EventKind.DISCONNECT]
+            assert not others, f"{data!r} closed the connection but published {others}"
+            self.close(since=seen)
             return
         assert dropped == 0, f"{data!r} closed the connection: {self.server.protocol_errors}"
         if expected is None:
@@ -263,16 +269,20 @@ class Connection:
             return None if isinstance(pkt.data, list) and pkt.id is not None else "drop"
         return "drop"
 
-    def close(self) -> None:
-        """Close the transport and check that the connection left no trace."""
+    def close(self, since: int | None = None) -> None:
+        """Close the transport and check that the connection left no trace.
+
+        :param since: the index of the harness's first event that may belong
+            to the closing (the transport may have closed already).
+        """
         if self.closed:
             return
         self.closed = True
         events = self.harness.events
-        seen = len(events)
+        seen = len(events) if since is None else since
         connected = dict(self.sids)
-        self.server._handle_eio_disconnect(self.eio_sid, "transport close")
-        getattr(self.server, "_test_clients", {}).pop(self.eio_sid, None)
+        self.transport.close(reason="transport close")
+        self.server.wait_dispatched(self.eio_sid)
         new = events[seen:]
         assert all(e.kind is EventKind.DISCONNECT for e in new), new
         assert sorted((e.namespace, e.sid) for e in new) == sorted(connected.items()), new

@@ -77,6 +77,26 @@ def test_the_page_is_served_at_the_url_prefix() -> None:
     assert b'"/sockevents"' in response.data
 
 
+def test_the_page_connects_to_the_endpoint_path_set_in_the_app_config() -> None:
+    app = Flask(__name__)
+    app.config["SOCKEVENTS_PATH"] = "live/events"
+    Monitor(SockEvents(app), check=lambda: True)
+
+    page = app.test_client().get("/sockevents/").get_data(as_text=True)
+
+    assert "/live/events/" in page
+    assert "/socket.io/" not in page
+
+
+def test_the_page_connects_to_the_endpoint_path_given_to_the_extension() -> None:
+    app = Flask(__name__)
+    Monitor(SockEvents(app, path="/custom.io"), check=lambda: True)
+
+    page = app.test_client().get("/sockevents/").get_data(as_text=True)
+
+    assert "/custom.io/" in page
+
+
 def test_the_page_and_its_client_script_need_no_other_origin() -> None:
     http = make_app(check=lambda: True).test_client()
     page = http.get("/sockevents/").get_data(as_text=True)

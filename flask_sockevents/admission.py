@@ -1,0 +1,270 @@
+"""Admission: who gets into a namespace, and how each one leaves.
+
+A client's CONNECT is admitted in these steps (:meth:`Admission._dispatch_connect`):
+
+1. a connection past ``max_namespaces`` is refused with ``too many
+   namespaces`` (the refusal is published, then sent as CONNECT_ERROR);
+2. a namespace the client is already in is refused on the bus and not answered;
+3. a namespace the app does not serve is refused with ``Invalid namespace``;
+4. the manager reserves a sid; with python-socketio's ``always_connect`` the
+   client is admitted (CONNECT sent) before the handler runs, and a refusal
+   then disconnects it;
+5. otherwise what the server sends the client in that namespace while the
+   connect handler runs is held (:class:`Hold`): released after the CONNECT
+   answer if the handler accepts, dropped if it refuses;
+6. the verdict is sent (CONNECT or CONNECT_ERROR); a transport that closed
+   meanwhile gets the client in and out at once, its disconnect published;
+   ``Reject(disconnect=True)`` closes the whole transport.
+
+A namespace leaves once (:meth:`Admission._dispatch_disconnect`): its sid is
+forgotten, the disconnect is published on the bus, and the manager lets go
+of it, whoever asked (the client, the server, a closed transport).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from socketio import packet as sio_packet
+
+from .connection_state import Connection
+from .event import Event, EventKind, Outcome
+from .exceptions import Reject
+from .socketio_api import SocketIOServerAPI
+
+__all__ = ["Admission", "Dispatcher", "Hold"]
+
+#: ``dispatcher(environ, event, rejection) -> finished event``: publishes an
+#: event on the bus inside whatever context the application needs.
+Dispatcher = Callable[[dict[str, Any], Event, "str | None"], Event]
+
+_CONNECT = sio_packet.CONNECT
+_CONNECT_ERROR = sio_packet.CONNECT_ERROR
+_DISCONNECT = sio_packet.DISCONNECT
+_INTERNAL_ERROR = {"message": "Internal server error"}
+_TOO_MANY_NAMESPACES = "too many namespaces"
+
+
+class Hold:
+    """The packets for one namespace of a client, kept while its connect handler runs.
+
+    Every packet is kept except the connect's own answer (CONNECT,
+    CONNECT_ERROR): emits to the client, to its rooms, broadcasts it is part
+    of, in the order they were sent. Packets of the client's other namespaces
+    pass (their binary attachments with them).
+    """
+
+    __slots__ = ("attachments_kept", "attachments_left", "namespace", "packets")
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.packets: list[tuple[bool, Any]] = []  # (encoded?, packet), in sending order
+        self.attachments_left = 0  # binary attachments still to come after an encoded packet
+        self.attachments_kept = False  # whether they are kept, as their packet was
+
+    def keeps_packet(self, pkt: Any) -> bool:
+        """Keep ``pkt`` (a Socket.IO packet) if it is for the namespace connecting."""
+        if pkt.packet_type in (_CONNECT, _CONNECT_ERROR):
+            return False
+        if (pkt.namespace or "/") != self.namespace:
+            return False
+        self.packets.append((False, pkt))
+        return True
+
+    def keeps_encoded(self, eio_pkt: Any, packet_class: Any) -> bool:
+        """Keep ``eio_pkt`` (an encoded packet or attachment) if it is for the namespace."""
+        if self.attachments_left:
+            self.attachments_left -= 1
+            kept = self.attachments_kept
+        else:
+            try:
+                pkt = packet_class(encoded_packet=eio_pkt.data)
+            except Exception:  # not a packet this server encoded: not ours to hold
+                return False
+            self.attachments_left = pkt.attachment_count
+            kept = self.attachments_kept = (
+                pkt.packet_type not in (_CONNECT, _CONNECT_ERROR)
+                and (pkt.namespace or "/") == self.namespace
+            )
+        if kept:
+            self.packets.append((True, eio_pkt))
+        return kept
+
+    def release(self, server: Admission, eio_sid: str) -> None:
+        """Send what was kept to ``eio_sid``, in order (once the hold is lifted)."""
+        packets, self.packets = self.packets, []
+        for encoded, pkt in packets:
+            if encoded:
+                server._send_eio_packet(eio_sid, pkt)
+            else:
+                server._send_packet(eio_sid, pkt)
+
+
+class Admission(SocketIOServerAPI, socketio.Server):
+    """The connect and disconnect stage of :class:`~flask_sockevents.server.Server`.
+
+    Holds the state every stage shares; :class:`~flask_sockevents.server.Server`
+    sets it up.
+    """
+
+    dispatcher: Dispatcher
+    accepts_namespace: Callable[[str], bool]
+    max_namespaces: int
+    protocol_errors: Counter[str]
+    _connections: dict[str, Connection]
+    _holds: dict[str, Hold]  # eio_sid -> packets waiting for a connect verdict
+    _per_address: Counter[str | None]
+
+    def _refused_over_namespace_limit(self, connection: Connection, event: Event) -> bool:
+        """Refuse a CONNECT that would take the connection past ``max_namespaces``."""
+        if event.namespace in connection.sids or len(connection.sids) < self.max_namespaces:
+            return False
+        if not connection.closed:
+            self.dispatcher(connection.environ, event, _TOO_MANY_NAMESPACES)
+            self._send_packet(
+                connection.eio_sid,
+                self.packet_class(
+                    _CONNECT_ERROR, {"message": _TOO_MANY_NAMESPACES}, namespace=event.namespace
+                ),
+            )
+        return True
+
+    def _dispatch_connect(self, connection: Connection, event: Event) -> None:
+        if self._refused_over_namespace_limit(connection, event):
+            return
+        namespace = event.namespace
+        eio_sid = connection.eio_sid
+        if connection.closed:
+            return
+        if namespace in connection.sids:
+            self.dispatcher(connection.environ, event, "already connected to namespace")
+            return
+        if not self.accepts_namespace(namespace):
+            self.dispatcher(connection.environ, event, "Invalid namespace")
+            self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    _CONNECT_ERROR, {"message": "Invalid namespace"}, namespace=namespace
+                ),
+            )
+            return
+        sid = self.manager.pre_connect(eio_sid, namespace)
+        event = event._replace(sid=sid)
+        if self.always_connect:  # python-socketio's option: admit first, refuse by disconnecting
+            self._admit(connection, namespace, sid)
+            finished = self.dispatcher(connection.environ, event, None)
+            if not finished.accepted:
+                connection.sids.pop(namespace, None)
+                self.manager.pre_disconnect(sid, namespace)
+                refusal = self._refusal(finished)
+                self._send_packet(
+                    eio_sid, self.packet_class(_DISCONNECT, data=refusal, namespace=namespace)
+                )
+                self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        # What the handler sends this client in the namespace waits for its
+        # verdict: after CONNECT if it accepts, never if it refuses.
+        hold = self._holds[eio_sid] = Hold(namespace)
+        try:
+            finished = self.dispatcher(connection.environ, event, None)
+            if finished.accepted:
+                del self._holds[eio_sid]
+                if connection.closed:
+                    # The transport closed while the handler ran: the client
+                    # is in and leaves at once, so its disconnect is published.
+                    self.manager.connect(sid, namespace)
+                    connection.sids[namespace] = sid
+                    reason = self.reason.TRANSPORT_CLOSE
+                    self._dispatch_disconnect(connection, namespace, reason, True)
+                    return
+                self._admit(connection, namespace, sid)
+                hold.release(self, eio_sid)
+                return
+            self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    _CONNECT_ERROR, data=self._refusal(finished), namespace=namespace
+                ),
+            )
+        finally:
+            self._holds.pop(eio_sid, None)
+        self.manager.disconnect(sid, namespace, ignore_queue=True)
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
+
+    @staticmethod
+    def _refusal(finished: Event) -> Any:
+        return finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
+
+    def _admit(self, connection: Connection, namespace: str, sid: str) -> None:
+        """Answer CONNECT and count the client in ``namespace``."""
+        self._send_packet(
+            connection.eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+        )
+        self.manager.connect(sid, namespace)
+        connection.sids[namespace] = sid
+
+    def _dispatch_disconnect(
+        self, connection: Connection, namespace: str, reason: str, by_client: bool
+    ) -> None:
+        sid = connection.sids.pop(namespace, None)
+        if sid is None:
+            return
+        if by_client and self.manager.is_connected(sid, namespace):
+            self.manager.pre_disconnect(sid, namespace=namespace)
+        event = Event(
+            EventKind.DISCONNECT,
+            namespace,
+            "disconnect",
+            sid,
+            (reason,),
+            remote_addr=connection.remote_addr,
+            transport=connection.eio_sid,
+        )
+        try:
+            self.dispatcher(connection.environ, event, None)
+        finally:
+            self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    def _close_transport(self, connection: Connection) -> None:
+        """Close the client's whole Engine.IO session, as ``Reject(disconnect=True)`` asks.
+
+        Closing only the namespace would let the client CONNECT again on the
+        same transport; closing the session disconnects every namespace it
+        opened (each published once, in order, reason ``SERVER_DISCONNECT``).
+        The client is sent a DISCONNECT for each namespace first, so that a
+        Socket.IO client knows the server closed it and does not reconnect
+        on its own.
+        """
+        if connection.closed:
+            return
+        for namespace in list(connection.sids):
+            disconnect = self.packet_class(_DISCONNECT, namespace=namespace)
+            self._send_packet(connection.eio_sid, disconnect)
+        self._handle_eio_disconnect(connection.eio_sid, self.reason.SERVER_DISCONNECT)
+        self.eio.disconnect(connection.eio_sid)
+
+    def _forget(self, connection: Connection) -> None:
+        """The transport is gone and everything it queued is done: let go of it."""
+        if self._connections.pop(connection.eio_sid, None) is not None:
+            address = connection.remote_addr
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+
+    # -- sending, held while a connect handler runs ----------------------------
+
+    def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        """Send a Socket.IO packet, unless it waits for a connect's verdict."""
+        hold = self._holds.get(eio_sid) if self._holds else None
+        if hold is None or not hold.keeps_packet(pkt):
+            super()._send_packet(eio_sid, pkt)
+
+    def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits."""
+        hold = self._holds.get(eio_sid) if self._holds else None
+        if hold is None or not hold.keeps_encoded(eio_pkt, self.packet_class):
+            super()._send_eio_packet(eio_sid, eio_pkt)

@@ -1,0 +1,174 @@
+"""The per-connection queue: arrival order, back-pressure, and the worker that drains it.
+
+Each connection's items (:mod:`.connection_state`) go through these steps:
+
+1. :meth:`Worker._enqueue` appends the item and starts the connection's
+   worker, one greenlet that exists only while the connection has items;
+2. an item from the client (``bounded``) that fills the queue to
+   ``max_queued_events`` makes the reader wait until the worker makes room,
+   so a flooding client slows itself down (TCP back-pressure) without losing
+   a packet it already sent; what the server queues itself never waits (a
+   worker disconnecting its own client would wait for itself);
+3. the worker takes the items in arrival order (:meth:`Worker._drain`),
+   yielding every few so that handlers which never block cannot hold the
+   other connections;
+4. each item is processed (:meth:`Worker._process`): an event is dispatched
+   and acknowledged, a connect admitted or refused and a disconnect published
+   (:mod:`.admission`), a close forgets the connection; a failure is logged
+   and the next item goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+import gevent.event
+from socketio import packet as sio_packet
+
+from .admission import Admission
+from .budget import PACKETS_PER_TURN
+from .connection_state import (
+    CloseItem,
+    Connection,
+    ConnectItem,
+    DisconnectItem,
+    EventItem,
+    QueueItem,
+)
+from .event import Event, Outcome
+from .exceptions import Reject
+
+__all__ = ["NOT_CONNECTED", "Worker"]
+
+logger = logging.getLogger("flask_sockevents.server")
+
+NOT_CONNECTED = "not connected to namespace"
+
+_ACK = sio_packet.ACK
+
+
+class Worker(Admission):
+    """The queue stage of :class:`~flask_sockevents.server.Server`."""
+
+    max_queued_events: int
+
+    def _enqueue(self, connection: Connection, item: QueueItem, bounded: bool = False) -> None:
+        """Queue ``item`` for the connection's worker, starting one if there is none.
+
+        :param bounded: the item comes from the client (through the reader):
+            when the queue is full, wait until the worker makes room.
+        """
+        pending = connection.pending
+        pending.append(item)
+        if connection.worker is None:
+            connection.worker = gevent.spawn(self._drain, connection)
+        elif bounded and len(pending) >= self.max_queued_events:
+            if connection.space is None:
+                connection.space = gevent.event.Event()
+            connection.space.clear()
+            connection.space.wait()
+
+    def _drain(self, connection: Connection) -> None:
+        pending = connection.pending
+        done = 0
+        try:
+            while pending:
+                item = pending.popleft()
+                space = connection.space
+                if space is not None and len(pending) < self.max_queued_events:
+                    space.set()
+                self._process(connection, item)
+                done += 1
+                if done % PACKETS_PER_TURN == 0:
+                    gevent.sleep(0)  # handlers that never block must not hold the others
+        finally:
+            connection.worker = None
+
+    def _process(self, connection: Connection, item: QueueItem) -> None:
+        try:
+            if isinstance(item, EventItem):
+                self._dispatch_event(connection, item.event, item.rejection, item.ack_id)
+            elif isinstance(item, ConnectItem):
+                self._dispatch_connect(connection, item.event)
+            elif isinstance(item, DisconnectItem):
+                self._dispatch_disconnect(connection, item.namespace, item.reason, item.by_client)
+            else:
+                assert isinstance(item, CloseItem)
+                self._forget(connection)
+        except Exception:
+            logger.exception("dispatch of %r failed", item)
+
+    def _dispatch_event(
+        self, connection: Connection, event: Event, rejection: str | None, ack_id: int | None
+    ) -> None:
+        finished = self.dispatcher(
+            connection.environ, event, _not_connected(connection, event, rejection)
+        )
+        if ack_id is not None:
+            if finished.replied:
+                ack = finished.ack
+                data = [] if ack is None else list(ack) if isinstance(ack, tuple) else [ack]
+                self._send_packet(
+                    connection.eio_sid,
+                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=data),
+                )
+            elif finished.outcome is Outcome.REJECTED:
+                error = finished.ack or {"error": "rejected", "reason": finished.reason}
+                self._send_packet(
+                    connection.eio_sid,
+                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),
+                )
+        if isinstance(finished.error, Reject) and finished.error.disconnect:
+            self._close_transport(connection)
+
+    # -- waiting for the workers ------------------------------------------------
+
+    def wait_dispatched(self, eio_sid: str, timeout: float | None = None) -> bool:
+        """Wait until the connection ``eio_sid`` has nothing left to dispatch.
+
+        Returns at once when called from that connection's own worker (a
+        handler cannot wait for itself).
+
+        :param timeout: seconds to wait at most (``None``: as long as it takes).
+        :return: ``True`` when the queue is empty, ``False`` at the timeout.
+        """
+        connection = self._connections.get(eio_sid)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while connection is not None and connection.worker is not None:
+            worker = connection.worker
+            if worker is gevent.getcurrent():
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            worker.join(timeout=remaining)
+        return True
+
+    def _join_workers(self, deadline: float) -> bool:
+        """Wait until no connection has packets to dispatch, or until ``deadline``."""
+        while True:
+            workers = [c.worker for c in self._connections.values() if c.worker is not None]
+            if not workers:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            gevent.joinall(workers, timeout=remaining)
+
+
+def _not_connected(connection: Connection, event: Event, rejection: str | None) -> str | None:
+    """The rejection of ``event``: ``"not connected to namespace"`` if so, else ``rejection``.
+
+    The one place that decides. An event read before its namespace was
+    admitted carries no sid: it is not connected, whatever else is wrong with
+    it. One whose namespace left (or left and came back under another sid)
+    before the worker reached it carries a stale sid: it is not connected,
+    unless the reader already refused it for another reason.
+    """
+    if event.sid is None:
+        return NOT_CONNECTED
+    if rejection is None and connection.sids.get(event.namespace) != event.sid:
+        return NOT_CONNECTED
+    return rejection
