@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 import socketio
 from socketio import packet as sio_packet
 
@@ -241,11 +242,28 @@ class Admission(SocketIOServerAPI, socketio.Server):
         """
         if connection.closed:
             return
+        eio_sid = connection.eio_sid
         for namespace in list(connection.sids):
             disconnect = self.packet_class(_DISCONNECT, namespace=namespace)
-            self._send_packet(connection.eio_sid, disconnect)
-        self._handle_eio_disconnect(connection.eio_sid, self.reason.SERVER_DISCONNECT)
-        self.eio.disconnect(connection.eio_sid)
+            self._send_packet(eio_sid, disconnect)
+        self._handle_eio_disconnect(eio_sid, self.reason.SERVER_DISCONNECT)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.upgraded:
+            self.eio.disconnect(eio_sid)  # the websocket's writer sends what is queued first
+        else:
+            gevent.spawn(self._close_when_drained, eio_sid, socket)
+
+    def _close_when_drained(self, eio_sid: str, socket: Any) -> None:
+        """Close a long-polling session once its client has polled what was queued.
+
+        Closed at once, the session would answer the client's next poll with
+        400 and the acknowledgement and DISCONNECT packets waiting for it
+        would be lost; node's server also flushes before closing. The client
+        is no longer read (its connection is closed on the bus), and the wait
+        is bounded by ``ping_interval + ping_timeout``.
+        """
+        socket.queue.join(timeout=self.eio.ping_interval + self.eio.ping_timeout)
+        self.eio.disconnect(eio_sid)
 
     def _forget(self, connection: Connection) -> None:
         """The transport is gone and everything it queued is done: let go of it."""
