@@ -8,13 +8,13 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-newest test-lowest lint bench bench-quick bench-bus fuzz soak system-deps node-deps clean
+.PHONY: run test test-newest test-lowest lint docs bench bench-quick bench-bus fuzz soak system-deps node-deps clean
 
 # The virtualenv with the package (editable) and everything the tests need.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
+	$(PIP) install --quiet -e '.[test,metrics,redis,orjson,docs]'
 	touch $@
 
 # The same package at the lowest versions setup.cfg declares, in a virtualenv
@@ -51,11 +51,19 @@ run: $(VENV)/.installed node-deps
 	$(PY) -m flask_sockevents examples/chat/app.py --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check flask_sockevents tests examples bench
+	$(VENV)/bin/ruff check flask_sockevents tests examples bench docs
 	$(VENV)/bin/mypy
 
-# The suite against the newest releases, then against the declared floors.
-test: lint test-newest test-lowest
+# The documentation site (docs/), with the API reference from the docstrings,
+# into docs/_build/html/. Warnings are errors, broken cross-references too
+# (nitpicky), so a docstring or page that breaks the site fails `make test`.
+docs: $(VENV)/.installed
+	$(VENV)/bin/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+# The docs build, then the suite against the newest releases and against the
+# declared floors.
+test: lint docs test-newest test-lowest
 
 test-newest: $(VENV)/.installed system-deps node-deps
 	$(PY) -m pytest
@@ -86,4 +94,4 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules docs/_build .pytest_cache .mypy_cache .ruff_cache

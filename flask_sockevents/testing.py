@@ -1,8 +1,8 @@
 """Testing tools: an in-process client, a signal recorder and a live server.
 
 - :class:`SocketIOTestClient` drives the real server in-process, as
-  Flask-SocketIO's test client does, and can answer the server's ``call()``s
-  and emit callbacks (:meth:`SocketIOTestClient.on`).
+  Flask-SocketIO's test client does, and can answer the server's ``call()``
+  requests and emit callbacks (:meth:`SocketIOTestClient.on`).
 - :func:`record_signals` records what the bus publishes.
 - :class:`LiveServer` serves an app under gevent on an ephemeral loopback
   port, in a background thread, for tests that use real clients.
