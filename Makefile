@@ -14,7 +14,7 @@ PORT   ?= 5000
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,metrics,redis,orjson,docs]'
+	$(PIP) install --quiet -e '.[test,metrics,redis,orjson]'
 	touch $@
 
 # The same package at the lowest versions setup.cfg declares, in a virtualenv
@@ -54,11 +54,17 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check flask_sockevents tests examples bench docs
 	$(VENV)/bin/mypy
 
+# Sphinx and its theme, from the docs extra, in the same virtualenv.
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[docs]'
+	touch $@
+
 # The documentation site (docs/), with the API reference from the docstrings,
 # into docs/_build/html/. Warnings are errors, broken cross-references too
-# (nitpicky), so a docstring or page that breaks the site fails `make test`.
-docs: $(VENV)/.installed
-	$(VENV)/bin/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+# (nitpicky), so a docstring or page that breaks the site fails `make test`;
+# every page is read again each time (-E), so no warning hides in a cache.
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -q -b html docs docs/_build/html
 	@echo "docs: open docs/_build/html/index.html"
 
 # The docs build, then the suite against the newest releases and against the
@@ -94,4 +100,4 @@ soak: $(VENV)/.installed-bench
 	$(PY) bench/soak.py --duration 300 --clients 200
 
 clean:
-	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) examples/chat/node_modules tests/admin_ui/node_modules .pytest_cache .mypy_cache .ruff_cache
