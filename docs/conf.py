@@ -149,6 +149,35 @@ def _signal_doc(app, what, name, obj, options, lines):  # type: ignore[no-untype
         lines.append(obj.__doc__)
 
 
+#: Modules left out of the API reference on purpose.
+UNDOCUMENTED_MODULES = {
+    "flask_sockevents.__main__",  # re-executes the process when imported
+}
+
+
+def _check_every_module_is_documented(app, env):  # type: ignore[no-untyped-def]
+    """Warn (an error under ``-W``) about a public module missing from ``docs/api/``."""
+    import pkgutil
+
+    from sphinx.util import logging
+
+    import flask_sockevents
+
+    documented = set(env.get_domain("py").modules)
+    for module in pkgutil.walk_packages(flask_sockevents.__path__, "flask_sockevents."):
+        name = module.name
+        if name in UNDOCUMENTED_MODULES or any(p.startswith("_") for p in name.split(".")[1:]):
+            continue
+        if name not in documented:
+            logging.getLogger(__name__).warning(
+                "%s is not in the API reference: add '.. automodule:: %s' to the "
+                "page of its group in docs/api/",
+                name,
+                name,
+            )
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("missing-reference", _resolve_reexported)
     app.connect("autodoc-process-docstring", _signal_doc)
+    app.connect("env-check-consistency", _check_every_module_is_documented)
