@@ -75,6 +75,9 @@ nitpick_ignore = [
     ("py:func", "handler_class"),
     ("py:exc", "ContentTooLongError"),
     ("py:exc", "ProtocolError"),
+    ("py:data", "SERVER_OPTIONS"),
+    ("py:data", "RELOADER_OPTIONS"),
+    ("py:attr", "flask_sockevents.Bus.around"),
 ]
 
 
