@@ -78,6 +78,8 @@ nitpick_ignore = [
     ("py:data", "SERVER_OPTIONS"),
     ("py:data", "RELOADER_OPTIONS"),
     ("py:attr", "flask_sockevents.Bus.around"),
+    ("py:data", "DEFAULT_HEADERS"),
+    ("py:data", "flask_sockevents.cluster.DEFAULT_HEADERS"),
 ]
 
 
