@@ -8,7 +8,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-newest test-lowest lint bench bench-quick bench-bus fuzz soak system-deps node-deps clean
+.PHONY: run test test-newest test-lowest lint docs bench bench-quick bench-bus fuzz soak system-deps node-deps clean
 
 # The virtualenv with the package (editable) and everything the tests need.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -57,11 +57,25 @@ run: $(VENV)/.installed node-deps
 	$(PY) -m flask_sockevents examples/chat/app.py --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check flask_sockevents tests examples bench
+	$(VENV)/bin/ruff check flask_sockevents tests examples bench docs
 	$(VENV)/bin/mypy
 
-# The suite against the newest releases, then against the declared floors.
-test: lint test-newest test-lowest
+# Sphinx and its theme, from the docs extra, in the same virtualenv.
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[docs]'
+	touch $@
+
+# The documentation site (docs/), with the API reference from the docstrings,
+# into docs/_build/html/. Warnings are errors, broken cross-references too
+# (nitpicky), so a docstring or page that breaks the site fails `make test`;
+# every page is read again each time (-E), so no warning hides in a cache.
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+# The docs build, then the suite against the newest releases and against the
+# declared floors.
+test: lint docs test-newest test-lowest
 
 test-newest: $(VENV)/.installed system-deps node-deps
 	$(PY) -m pytest

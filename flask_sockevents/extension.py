@@ -130,7 +130,7 @@ class SockEvents:
     - ``shutdown_timeout`` (10): seconds :meth:`shutdown` (and SIGTERM or
       SIGINT under :meth:`run`) gives running handlers before exiting.
     - ``cluster_heartbeat`` (5): seconds between the heartbeats by which the
-      processes sharing a Redis queue know each other (see :mod:`.cluster`).
+      processes sharing a Redis queue know each other (see :mod:`flask_sockevents.cluster`).
     - ``cluster_headers``: the handshake headers :meth:`fetch_sockets` shows
       (:data:`~flask_sockevents.cluster.DEFAULT_HEADERS` by default).
 
@@ -150,6 +150,7 @@ class SockEvents:
     - ``max_http_connections_per_address`` (100): open sockets from one
       remote address (IPv6: one /64); more are closed at accept. Behind a
       proxy every socket comes from the proxy: set it to ``None`` there.
+
     ``async_mode``: ``"gevent"`` (the default, also for ``None``) or
     ``"gevent_uwsgi"``. Flask-SocketIO's ``"threading"`` and ``"eventlet"``
     are accepted with one :class:`AsyncModeWarning`, and the app is served

@@ -1,8 +1,8 @@
 """Testing tools: an in-process client, a signal recorder and a live server.
 
 - :class:`SocketIOTestClient` drives the real server in-process, as
-  Flask-SocketIO's test client does, and can answer the server's calls (``call()``)
-  and emit callbacks (:meth:`SocketIOTestClient.on`); it runs on a
+  Flask-SocketIO's test client does, and can answer the server's ``call()``
+  requests and emit callbacks (:meth:`SocketIOTestClient.on`); it runs on a
   :class:`TestTransport`, an in-process Engine.IO session of the app's
   server, so it works beside a live server of the same app.
 - :func:`record_signals` records what the bus publishes.
