@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import socketio
-from production._support import Process, free_port, redis_server_or_skip, wait_for
+from production._support import Process, free_port, redis_server, wait_for
 
 HERE = Path(__file__).resolve().parent
 APP = str(HERE / "_queue_app.py") + ":app"
@@ -72,14 +72,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def redis_url(logs: Path) -> Iterator[str]:
-    redis_server = redis_server_or_skip()
-    port = free_port()
-    argv = [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly"]
-    server = Process("redis", [*argv, "no"], port, logs)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
+    with redis_server(logs) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

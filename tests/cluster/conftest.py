@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.production._support import Process, free_port, redis_server_or_skip
+from tests.production._support import redis_server
 
 
 @pytest.fixture(scope="session")
@@ -17,11 +17,5 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def redis_url(logs: Path) -> Iterator[str]:
-    redis_server = redis_server_or_skip()
-    port = free_port()
-    argv = [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    server = Process("redis", [*argv, "--appendonly", "no"], port, logs)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
+    with redis_server(logs) as url:
+        yield url

@@ -5,6 +5,7 @@ Every process listens on 127.0.0.1 and a free port, and is stopped by its PID.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +157,18 @@ def command_or_skip(command: str, installed_by_make: bool = True) -> str:
 def redis_server_or_skip() -> str:
     """The path of ``redis-server``; skips the test when it is missing (fails under CI)."""
     return command_or_skip("redis-server")
+
+
+@contextlib.contextmanager
+def redis_server(logs: Path) -> Iterator[str]:
+    """A ``redis-server`` on a free loopback port, without persistence; yields its URL."""
+    port = free_port()
+    argv = [redis_server_or_skip(), "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    server = Process("redis", [*argv, "--appendonly", "no"], port, logs)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
 
 
 class Recorder:

@@ -20,7 +20,7 @@ from ._support import (
     Process,
     Recorder,
     free_port,
-    redis_server_or_skip,
+    redis_server,
     serve_process,
     wait_for,
 )
@@ -38,14 +38,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def redis_url(logs: Path) -> Iterator[str]:
-    redis_server = redis_server_or_skip()
-    port = free_port()
-    argv = [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly"]
-    server = Process("redis", [*argv, "no"], port, logs)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
+    with redis_server(logs) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
