@@ -363,13 +363,17 @@ class LiveServer:
         if self._thread is not None:
             self._thread.join(10)
 
+    def make_server(self) -> Any:
+        """The gevent WSGI server to run, not started: the app as ``run()`` serves it."""
+        from .serving import make_server
+
+        return make_server(self.app, self.host, 0, **self.server_options)
+
     def _serve(self) -> None:
         import gevent
 
-        from .serving import make_server
-
         try:
-            server = make_server(self.app, self.host, 0, **self.server_options)
+            server = self.make_server()
             server.start()
             self.port = server.server_port
         except BaseException as exc:

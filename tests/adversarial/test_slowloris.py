@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import socketio
+from production._support import server_closed
 
 from ._raw import TIMEOUT
 from ._wait import wait_for
@@ -147,23 +148,9 @@ def open_partial_requests(port: int, count: int, into: list[socket.socket]) -> N
             sock.sendall(PARTIAL_REQUEST)
 
 
-def closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server closed ``sock`` (read without waiting, nothing consumed)."""
-    timeout = sock.gettimeout()
-    sock.settimeout(0)
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except BlockingIOError:
-        return False
-    except OSError:  # reset by the server
-        return True
-    finally:
-        sock.settimeout(timeout)
-
-
 def still_open(sockets: list[socket.socket]) -> int:
     """How many of ``sockets`` the server keeps open."""
-    return sum(not closed_by_server(sock) for sock in sockets)
+    return sum(not server_closed(sock) for sock in sockets)
 
 
 def probe(client: socketio.Client) -> None:

@@ -31,25 +31,11 @@ class BareSocketIOServer(LiveServer):
     def __init__(self, wsgi_app: Any) -> None:
         super().__init__(wsgi_app)
 
-    def _serve(self) -> None:
-        import gevent
+    def make_server(self) -> Any:
         from gevent import pywsgi
         from geventwebsocket.handler import WebSocketHandler
 
-        try:
-            server = pywsgi.WSGIServer(
-                (self.host, 0), self.app, handler_class=WebSocketHandler, log=None
-            )
-            server.start()
-            self.port = server.server_port
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        while not self._stopping:
-            gevent.sleep(0.02)
-        server.stop(timeout=2)
+        return pywsgi.WSGIServer((self.host, 0), self.app, handler_class=WebSocketHandler, log=None)
 
 
 class ServerUnderTest:
