@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -16,7 +17,7 @@ from ._support import Cluster, start_cluster
 
 pytestmark = pytest.mark.browser
 
-PAGE_TIMEOUT = 15.0  # seconds the page may take to show what the test waits for
+PAGE_TIMEOUT = 30.0  # seconds the page may take to show what the test waits for
 
 
 @pytest.fixture
@@ -48,11 +49,16 @@ def test_the_page_lists_each_process_with_its_clients_and_their_sum(
             cluster.connect(server)
     browser.get(cluster.servers[0].url + "/sockevents/")
 
+    seen: list[list[list[str]]] = [[]]
+
     def shown(driver: WebDriver) -> list[list[str]] | bool:
-        rows = cluster_rows(driver)
+        rows = seen[0] = cluster_rows(driver)
         return rows if len(rows) == 4 and rows[-1][1] == "6" else False
 
-    rows = WebDriverWait(browser, PAGE_TIMEOUT, poll_frequency=0.05).until(shown)
+    try:
+        rows = WebDriverWait(browser, PAGE_TIMEOUT, poll_frequency=0.05).until(shown)
+    except TimeoutException:
+        pytest.fail(f"the cluster table never showed 3 processes and 6 clients; last: {seen[0]}")
     assert rows[0][0].endswith("(this one)")
     assert f":{cluster.servers[0].pid}:" in rows[0][0]
     assert sorted(row[1] for row in rows[:3]) == ["1", "2", "3"]
