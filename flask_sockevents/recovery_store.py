@@ -7,8 +7,10 @@ and the offset of the last packet it received. Two things make that possible:
 - the **packet log**: every broadcast or room EVENT without an ack is logged
   once, before it is sent, and the offset the log gives it travels as the
   packet's last argument (:class:`LoggedPacket`);
-- the **lost sessions**: what the server knew of a client when its
-  transport was lost (:class:`LostSession`), kept under its ``pid``.
+- the **sessions**: what the server knows of a client (:class:`SessionState`),
+  kept under its ``pid`` once its transport is lost; a store shared by
+  several processes also keeps the state of connected clients, so that a
+  process that dies does not take its clients' sessions with it.
 
 A :class:`RecoveryStore` keeps both: in memory for one process, in Redis
 Streams when several processes share a message queue. Both are bounded by
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["LoggedPacket", "LostSession", "RecoveryStore"]
+__all__ = ["LoggedPacket", "RecoveryStore", "SessionState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,8 @@ class LoggedPacket:
 
 
 @dataclass(frozen=True, slots=True)
-class LostSession:
-    """A client's session in one namespace when its transport was lost.
+class SessionState:
+    """A client's session in one namespace.
 
     :param pid: the private session id the client was given at CONNECT.
     :param sid: its public session id in ``namespace``.
@@ -61,7 +63,8 @@ class LostSession:
     :param rooms: the rooms it was in, its own sid's room included.
     :param saved_session: the managed session (``flask.session`` of its
         handlers), restored as it was.
-    :param lost_at: when the transport was lost (:func:`time.time`).
+    :param lost_at: when the transport was lost (:func:`time.time`);
+        ``None`` while the client is connected.
     """
 
     pid: str
@@ -69,7 +72,7 @@ class LostSession:
     namespace: str
     rooms: frozenset[str]
     saved_session: dict[str, Any]
-    lost_at: float
+    lost_at: float | None = None
 
 
 @runtime_checkable
@@ -90,13 +93,28 @@ class RecoveryStore(Protocol):
         """
         ...
 
-    def keep(self, session: LostSession) -> None:
-        """Keep ``session`` until it is restored or ``max_disconnection_duration`` passes."""
+    def track(self, session: SessionState) -> None:
+        """Note the state of a connected client (``lost_at`` is ``None``).
+
+        Called at connect and whenever its rooms or managed session change.
+        A store shared by processes keeps it, so that the session can be
+        restored through another process if this one dies; the in-memory
+        store has nothing to do.
+        """
+        ...
+
+    def keep(self, session: SessionState) -> None:
+        """Keep ``session`` (its transport lost: ``lost_at`` is set) until it is
+        restored or ``max_disconnection_duration`` passes."""
+        ...
+
+    def forget(self, pid: str) -> None:
+        """Drop ``pid``'s session: it ended for a reason that is not recoverable."""
         ...
 
     def restore(
         self, pid: str, offset: str, namespace: str
-    ) -> tuple[LostSession, list[LoggedPacket]] | None:
+    ) -> tuple[SessionState, list[LoggedPacket]] | None:
         """Take the session ``pid`` had in ``namespace`` and the packets it missed.
 
         The packets are those logged after ``offset`` that reached the
