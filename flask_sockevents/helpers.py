@@ -94,6 +94,12 @@ def rooms(sid: str | None = None, namespace: str | None = None) -> list[str]:
 
 
 def disconnect(sid: str | None = None, namespace: str | None = None, silent: bool = False) -> None:
-    """Disconnect the current client (or ``sid``) from the namespace."""
+    """Disconnect the current client (or ``sid``) from the namespace.
+
+    :param sid: the client's session id; the current client's by default.
+    :param namespace: the namespace; the current one by default.
+    :param silent: accepted for Flask-SocketIO compatibility, where it is
+        deprecated and has no effect; it has none here either.
+    """
     current_sid, current_namespace = _client()
     _extension().disconnect(sid or current_sid, namespace or current_namespace)

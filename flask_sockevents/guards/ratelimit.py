@@ -159,7 +159,9 @@ class RateLimiter:
         sweep_interval: float = 30.0,
     ) -> None:
         if per not in _PER:
-            raise ValueError(f"per must be 'transport', 'address' or 'both', not {per!r}")
+            raise ValueError(
+                f"per must be 'transport', 'address', 'both' or 'connection', not {per!r}"
+            )
         if burst < 1 or (address_burst is not None and address_burst < 1):
             raise ValueError(f"a burst must be at least 1 event, not {burst}")
         if disconnect_after is not None and disconnect_after < 1:

@@ -368,3 +368,10 @@ def test_on_the_bus_a_limited_event_is_rejected_and_never_handled(
     assert (first.outcome, second.outcome) == (Outcome.HANDLED, Outcome.REJECTED)
     assert second.reason == "rate limited"
     assert handled == ["one"]
+
+
+def test_an_unknown_per_is_refused_naming_every_choice():
+    with pytest.raises(ValueError) as refused:
+        RateLimiter(per="room")  # type: ignore[arg-type]
+    for choice in ("'transport'", "'address'", "'both'", "'connection'", "'room'"):
+        assert choice in str(refused.value)
