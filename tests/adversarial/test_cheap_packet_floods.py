@@ -33,6 +33,21 @@ FRAMES = {
 REFUSED_CONNECT = "40/nope,"
 
 
+def stream_sampling_the_queue(game: Arena, ws: Any, block: bytes) -> tuple[int, int, Memory]:
+    """Stream ``block`` on ``ws`` while probing; at each probe, sample the
+    memory and the packets queued. Returns the bytes sent, the most packets
+    seen queued, and the memory samples."""
+    memory = Memory(game)
+    queued: list[int] = []
+
+    def sample() -> None:
+        memory.sample()
+        queued.append(game.server.connection_stats()["queued"])
+
+    sent = game.probe_while(lambda: stream(ws.sock, block), on_probe=sample)
+    return sent, max(queued), memory
+
+
 @pytest.mark.parametrize("one_frame", list(FRAMES.values()), ids=list(FRAMES))
 def test_a_websocket_streaming_cheap_packets_without_reading_never_holds_the_probe(
     arena: Any, one_frame: bytes
@@ -89,17 +104,10 @@ def test_a_websocket_streaming_refused_connects_is_slowed_and_every_one_is_refus
     ws.connect()
     block = frame(REFUSED_CONNECT.encode()) * 4096
     game.recording = False  # tens of thousands of refused connects: counted, not kept
-    memory = Memory(game)
-    queued: list[int] = []
-
-    def sample() -> None:
-        memory.sample()
-        queued.append(game.server.connection_stats()["queued"])
-
-    sent = game.probe_while(lambda: stream(ws.sock, block), on_probe=sample)
+    sent, most_queued, memory = stream_sampling_the_queue(game, ws, block)
 
     assert sent > 0
-    assert max(queued) <= game.server.max_queued_events + 1  # the probe's own event
+    assert most_queued <= game.server.max_queued_events + 1  # the probe's own event
     abort(ws.sock)
     wait_for(lambda: game.connections() == baseline)
     counts = game.settled_counts()
@@ -156,17 +164,10 @@ def test_a_websocket_connecting_and_disconnecting_in_a_loop_is_bounded_like_even
     ws.connect()
     block = (frame(b"41") + frame(b"40")) * 2048
     game.recording = False  # tens of thousands of connects: counted, not kept
-    memory = Memory(game)
-    queued: list[int] = []
-
-    def sample() -> None:
-        memory.sample()
-        queued.append(game.server.connection_stats()["queued"])
-
-    sent = game.probe_while(lambda: stream(ws.sock, block), on_probe=sample)
+    sent, most_queued, memory = stream_sampling_the_queue(game, ws, block)
 
     assert sent > 0
-    assert max(queued) <= game.server.max_queued_events + 1  # the probe's own event
+    assert most_queued <= game.server.max_queued_events + 1  # the probe's own event
     abort(ws.sock)
     wait_for(lambda: game.connections() == baseline)
     game.settled_counts()

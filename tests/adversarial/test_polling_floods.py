@@ -23,15 +23,20 @@ HUGE = 330_000
 TOO_MANY = "too many packets in a long-polling POST"
 
 
-def test_8_posts_of_330000_packets_are_refused_with_400_before_any_is_decoded(
-    arena: Any,
-) -> None:
+def counting_arena(arena: Any, **options: Any) -> tuple[Arena, list[int]]:
+    """An arena whose ``n`` handler appends its argument to the list returned."""
     numbers: list[int] = []
 
     def setup(sockevents: SockEvents) -> None:
         sockevents.on("n")(numbers.append)
 
-    game: Arena = arena(setup, max_message_size=1_000_000)
+    return arena(setup, **options), numbers
+
+
+def test_8_posts_of_330000_packets_are_refused_with_400_before_any_is_decoded(
+    arena: Any,
+) -> None:
+    game, numbers = counting_arena(arena, max_message_size=1_000_000)
     baseline = game.connections()
     attackers = [RawPolling(game.url) for _ in range(8)]
     sids = [polling.connect() for polling in attackers]
@@ -50,12 +55,7 @@ def test_8_posts_of_330000_packets_are_refused_with_400_before_any_is_decoded(
 
 
 def test_a_post_of_max_packets_per_post_events_is_dispatched_in_order(arena: Any) -> None:
-    numbers: list[int] = []
-
-    def setup(sockevents: SockEvents) -> None:
-        sockevents.on("n")(numbers.append)
-
-    game: Arena = arena(setup, max_packets_per_post=1000)
+    game, numbers = counting_arena(arena, max_packets_per_post=1000)
     polling = RawPolling(game.url)
     sid = polling.connect()
     body = "\x1e".join(f'42["n",{i}]' for i in range(1000))
@@ -70,12 +70,7 @@ def test_a_post_of_max_packets_per_post_events_is_dispatched_in_order(arena: Any
 
 
 def test_one_packet_more_than_max_packets_per_post_refuses_the_whole_post(arena: Any) -> None:
-    numbers: list[int] = []
-
-    def setup(sockevents: SockEvents) -> None:
-        sockevents.on("n")(numbers.append)
-
-    game: Arena = arena(setup, max_packets_per_post=1000)
+    game, numbers = counting_arena(arena, max_packets_per_post=1000)
     polling = RawPolling(game.url)
     sid = polling.connect()
     body = "\x1e".join(f'42["n",{i}]' for i in range(1001))
@@ -92,12 +87,7 @@ def test_one_packet_more_than_max_packets_per_post_refuses_the_whole_post(arena:
 
 def test_a_burst_of_2000_emits_from_a_polling_client_fits_the_default_cap(arena: Any) -> None:
     """python-socketio's client puts everything it queued into its next POST."""
-    numbers: list[int] = []
-
-    def setup(sockevents: SockEvents) -> None:
-        sockevents.on("n")(numbers.append)
-
-    game: Arena = arena(setup)
+    game, numbers = counting_arena(arena)
     client = socketio.Client(reconnection=False)
     client.connect(game.url, transports=["polling"], wait_timeout=TIMEOUT)
     try:
@@ -117,12 +107,7 @@ def test_packets_a_client_has_no_reason_to_send_are_ignored_without_losing_the_r
     arena: Any,
 ) -> None:
     """A ping, a stray upgrade and a noop cost their sender, and the events after them arrive."""
-    numbers: list[int] = []
-
-    def setup(sockevents: SockEvents) -> None:
-        sockevents.on("n")(numbers.append)
-
-    game: Arena = arena(setup)
+    game, numbers = counting_arena(arena)
     polling = RawPolling(game.url)
     polling.connect()
 
