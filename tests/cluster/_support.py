@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import socketio
-
-from tests.production._support import TIMEOUT, Process, free_port, wait_for
+from tests.production._support import TIMEOUT, Process, Recorder, free_port, wait_for
 
 __all__ = ["HEARTBEAT", "Cluster", "Member", "start_cluster"]
 
@@ -23,37 +21,14 @@ APP = str(Path(__file__).with_name("clusterapp.py")) + ":app"
 HEARTBEAT = 0.5
 
 
-class Member:
+class Member(Recorder):
     """A python-socketio client of one process, recording the ``news`` it receives."""
 
     def __init__(
         self, server: Process, user: str | None = None, headers: dict[str, str] | None = None
     ) -> None:
         self.server = server
-        self.client = socketio.Client(reconnection=False)
-        self.news: list[Any] = []
-        self.disconnected: list[Any] = []
-        self.client.on("news", self.news.append)
-        self.client.on("disconnect", self.disconnected.append)
-        url = server.url + (f"?user={user}" if user else "")
-        self.client.connect(url, headers=headers or {}, transports=["websocket"],
-                            wait_timeout=TIMEOUT)  # fmt: skip
-
-    @property
-    def sid(self) -> str:
-        """The client's session id in ``/``."""
-        sid = self.client.get_sid("/")
-        assert sid is not None
-        return sid
-
-    def call(self, event: str, *args: Any) -> Any:
-        """Emit ``event`` with ``args`` and return the server's acknowledgement."""
-        data = None if not args else args[0] if len(args) == 1 else args
-        return self.client.call(event, data, timeout=TIMEOUT)
-
-    def close(self) -> None:
-        """Disconnect, if still connected."""
-        self.client.disconnect()
+        super().__init__(server.url + (f"?user={user}" if user else ""), headers)
 
 
 class Cluster:

@@ -174,7 +174,7 @@ def redis_server(logs: Path) -> Iterator[str]:
 class Recorder:
     """A python-socketio client that records the ``news`` it receives."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.client = socketio.Client(reconnection=False)
         self.news: list[Any] = []
         self.started: list[Any] = []
@@ -182,7 +182,9 @@ class Recorder:
         self.client.on("news", self.news.append)
         self.client.on("started", self.started.append)
         self.client.on("disconnect", self.disconnect_reasons.append)
-        self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
+        self.client.connect(
+            url, headers=headers or {}, transports=["websocket"], wait_timeout=TIMEOUT
+        )
 
     @property
     def sid(self) -> str:
