@@ -1,0 +1,573 @@
+"""Acknowledgements with a timeout: one client's answer, or every answer of a room.
+
+python-socketio calls an emit's ``callback`` when the client answers and
+never otherwise: the pending callback stays in ``manager.callbacks`` until
+the client disconnects, and across processes only one client can be asked.
+:class:`AckTracker` adds what node's server has (``socket.timeout(ms).emit``,
+``io.to(room).timeout(ms).emit``, ``emitWithAck``), in four steps:
+
+1. :meth:`AckTracker.request` sends the event to each recipient connected to
+   this process with an ack id of its own (python-socketio's bookkeeping,
+   ``manager.callbacks``) and, with a message queue, publishes an
+   ``ack_emit`` message;
+2. every other process delivers it to its own recipients the same way,
+   publishes an ``ack_count`` naming them, then an ``ack_answer`` for each
+   answer, or for each recipient that disconnected without answering;
+3. the request ends when every recipient answered or disconnected and every
+   process reported (Redis tells how many processes received the message;
+   with another queue only the timeout ends a request that may reach other
+   processes), or when the timeout passes, whichever comes first. A process
+   that dies without reporting is waited for until the timeout, no longer;
+4. a recipient's pending ack leaves ``manager.callbacks`` as soon as it
+   answers, disconnects or the timeout passes.
+
+What the caller gets depends on the target:
+
+- **one client** (``to`` is the sid of a connected client, in any process):
+  the callback is called ``fn(None, *answer)``, or ``fn(error)`` with
+  :class:`~flask_sockevents.exceptions.AckTimeout` or
+  :class:`~flask_sockevents.exceptions.AckDisconnected`; the
+  :class:`~gevent.event.AsyncResult` of ``emit_with_ack`` holds the answer
+  (one argument as is, several as a tuple, none as ``None``, as ``call()``
+  returns it) or that error;
+- **a room, several, or everyone** (``to`` a room, a list, or ``None``): the
+  callback is called ``fn(error, acks)`` with a :class:`BroadcastAcks` (the
+  answers by sid, and ``acks.missing``, the clients that did not answer);
+  ``error`` is ``None`` when every client answered, else ``AckTimeout`` or,
+  when the only ones missing disconnected, ``AckDisconnected``. The
+  ``AsyncResult`` holds the :class:`BroadcastAcks` whatever was missing;
+- **no one**: a name that is neither a connected client nor a room with
+  clients gives ``fn(AckDisconnected(...), BroadcastAcks())`` (both forms
+  can read it) and an ``AsyncResult`` holding that error.
+
+Callbacks run in a greenlet of their own, never in the reader of the client
+that answered. Across processes, the answers travel as JSON (binary
+arguments base64-encoded, as python-socketio's messages carry them).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import gevent
+from gevent.event import AsyncResult
+from socketio import packet as sio_packet
+from socketio.pubsub_manager import PubSubManager
+
+from .exceptions import AckDisconnected, AckError, AckTimeout
+
+__all__ = [
+    "ACK_METHODS",
+    "MAX_ACK_TIMEOUT",
+    "AckQueue",
+    "AckTracker",
+    "BroadcastAcks",
+    "answer_value",
+]
+
+logger = logging.getLogger("flask_sockevents.acks")
+
+#: Seconds an emit may wait for acknowledgements, at most.
+MAX_ACK_TIMEOUT = 3600.0
+#: The message queue methods of acknowledgements across processes.
+ACK_METHODS = ("ack_emit", "ack_count", "ack_answer")
+
+
+class BroadcastAcks(dict[str, Any]):
+    """The answers to an emit to a room or to everyone, by sid, and who did not answer.
+
+    Each value is a client's answer: one argument as is, several as a tuple,
+    none as ``None``.
+
+    :param answers: the answers by sid.
+    :param missing: the sids of the clients that did not answer (timed out
+        or disconnected), in the order they were sent the event.
+    """
+
+    def __init__(self, answers: dict[str, Any] | None = None, missing: Iterable[str] = ()) -> None:
+        super().__init__(answers or {})
+        self.missing: tuple[str, ...] = tuple(missing)
+
+    @property
+    def complete(self) -> bool:
+        """True when every client sent the event answered."""
+        return not self.missing
+
+    def __repr__(self) -> str:
+        return f"BroadcastAcks({dict.__repr__(self)}, missing={self.missing!r})"
+
+
+def answer_value(args: Iterable[Any]) -> Any:
+    """A client's answer as ``call()`` returns it: one argument, a tuple, or ``None``."""
+    args = tuple(args)
+    return None if not args else args[0] if len(args) == 1 else args
+
+
+class AckQueue(Protocol):
+    """What a message queue manager offers for acknowledgements across processes.
+
+    :class:`~flask_sockevents.queues.CheckedRedisManager` and
+    :class:`~flask_sockevents.queues.JSONKombuManager` have it.
+    """
+
+    host_id: str
+    write_only: bool
+
+    def publish_ack_message(self, message: dict[str, Any]) -> int | None:
+        """Publish ``message``; how many *other* processes received it, if the queue knows."""
+
+
+def _encoded(data: list[Any]) -> tuple[list[Any], bool]:
+    """Arguments as JSON can carry them: binary attachments base64-encoded (as python-socketio)."""
+    if not sio_packet.Packet.data_is_binary(data):
+        return data, False
+    body, attachments = sio_packet.Packet.deconstruct_binary(data)
+    return [body, *[base64.b64encode(a).decode() for a in attachments]], True
+
+
+def _decoded(data: list[Any], binary: bool) -> list[Any]:
+    if not binary:
+        return data
+    attachments = [base64.b64decode(a) for a in data[1:]]
+    return list(sio_packet.Packet.reconstruct_binary(data[0], attachments))
+
+
+def _arguments(data: Any) -> list[Any]:
+    """python-socketio's ``data``: a tuple is several arguments, ``None`` none."""
+    if isinstance(data, tuple):
+        return list(data)
+    return [] if data is None else [data]
+
+
+def _checked_timeout(timeout: Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, not {timeout!r}")
+    if not 0 < timeout <= MAX_ACK_TIMEOUT:
+        raise ValueError(f"timeout must be more than 0 and at most {MAX_ACK_TIMEOUT} s")
+    return float(timeout)
+
+
+class _Recipients:
+    """What waits on answers from clients of this process: a request or a relay."""
+
+    def __init__(self) -> None:
+        #: Recipients connected to this process that have not answered: sid -> ack id.
+        self.pending: dict[str, int] = {}
+
+    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def gone(self, sid: str) -> None:
+        raise NotImplementedError
+
+
+class _Request(_Recipients):
+    """One emit waiting for its answers, in the process that emitted it."""
+
+    def __init__(
+        self,
+        tracker: AckTracker,
+        event: str,
+        to: Any,
+        timeout: float,
+        callback: Callable[..., Any] | None,
+        single: bool | None,
+    ) -> None:
+        super().__init__()
+        self.tracker = tracker
+        self.id = uuid.uuid4().hex
+        self.event = event
+        self.to = to
+        self.timeout = timeout
+        self.callback = callback
+        #: True: one client's answer; False: a room's; None: not known yet.
+        self.single = single
+        #: Every recipient reported, in any process, in the order reported.
+        self.recipients: dict[str, None] = {}
+        self.answers: dict[str, tuple[Any, ...]] = {}
+        self.disconnected: set[str] = set()
+        #: Other processes that must report (``None``: unknown), and those that did.
+        self.processes: int | None = 0
+        self.reports = 0
+        self.result: AsyncResult = AsyncResult()
+        self.timer: Any = None
+        self.sent = False
+        self.done = False
+
+    def report(self, sids: Iterable[str], sid_room: bool, remote: bool) -> None:
+        """A process (this one, or another through the queue) names its recipients."""
+        if sid_room and self.single is None:
+            self.single = True
+        self.recipients.update(dict.fromkeys(sids))
+        self.reports += remote
+        self.check()
+
+    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
+        self.recipients.setdefault(sid)
+        self.answers.setdefault(sid, args)
+        self.check()
+
+    def gone(self, sid: str) -> None:
+        self.recipients.setdefault(sid)
+        self.disconnected.add(sid)
+        self.check()
+
+    def check(self) -> None:
+        """End the request if nothing more can come."""
+        if self.done or not self.sent:
+            return
+        if self.single and self.answers:
+            self.finish(timed_out=False)
+            return
+        everyone_reported = self.processes is not None and self.reports >= self.processes
+        settled = self.answers.keys() | self.disconnected
+        if everyone_reported and all(sid in settled for sid in self.recipients):
+            self.finish(timed_out=False)
+
+    def expire(self) -> None:
+        self.timer = None
+        self.finish(timed_out=True)
+
+    def finish(self, timed_out: bool) -> None:
+        """Release what is still pending, resolve the result and call back."""
+        self.done = True
+        if self.timer is not None:
+            self.timer.close()
+            self.timer = None
+        self.tracker._finished(self)
+        missing = [sid for sid in self.recipients if sid not in self.answers]
+        error_class = AckTimeout if timed_out else AckDisconnected
+        whom = "everyone" if self.to is None else repr(self.to)
+        if self.single:
+            if self.answers:
+                args = next(iter(self.answers.values()))
+                self._resolve(answer_value(args), (None, *args))
+                return
+            why = f"within {self.timeout:g} s" if timed_out else "before it disconnected"
+            error = error_class(f"no answer to {self.event!r} from {self.to} {why}",
+                                event=self.event, to=self.to)  # fmt: skip
+            self._reject(error, (error,))
+            return
+        acks = BroadcastAcks({sid: answer_value(self.answers[sid]) for sid in self.answers},
+                             missing)  # fmt: skip
+        if self.single is None and not self.recipients:
+            why = f"within {self.timeout:g} s" if timed_out else "(no such client or room)"
+            error = error_class(f"no client answered {self.event!r} sent to {whom} {why}",
+                                event=self.event, to=self.to, acks=acks)  # fmt: skip
+            self._reject(error, (error, acks))
+            return
+        incomplete: AckError | None = None
+        if missing:
+            why = f"within {self.timeout:g} s" if timed_out else "(they disconnected)"
+            incomplete = error_class(f"{len(missing)} of {len(self.recipients)} clients sent "
+                                f"{self.event!r} ({whom}) did not answer {why}",
+                                event=self.event, to=self.to, acks=acks)  # fmt: skip
+        self._resolve(acks, (incomplete, acks))
+
+    def _resolve(self, value: Any, callback_args: tuple[Any, ...]) -> None:
+        self.result.set(value)
+        self._call_back(callback_args)
+
+    def _reject(self, error: AckError, callback_args: tuple[Any, ...]) -> None:
+        self.result.set_exception(error)
+        self._call_back(callback_args)
+
+    def _call_back(self, args: tuple[Any, ...]) -> None:
+        if self.callback is not None:
+            gevent.spawn(_run_callback, self.callback, args)
+
+
+def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        callback(*args)
+    except Exception:
+        logger.exception("an acknowledgement callback (%r) failed", callback)
+
+
+class _Relay(_Recipients):
+    """An emit of another process, waiting for the answers of this process's clients."""
+
+    def __init__(self, tracker: AckTracker, requester: str, request_id: str) -> None:
+        super().__init__()
+        self.tracker = tracker
+        self.requester = requester
+        self.request_id = request_id
+        self.timer: Any = None
+
+    def _send(self, sid: str, **fields: Any) -> None:
+        message = {"method": "ack_answer", "host_id": self.requester,
+                   "request": self.request_id, "sid": sid, **fields}  # fmt: skip
+        queue = self.tracker.queue
+        if queue is not None:
+            queue.publish_ack_message(message)
+        self._settled()
+
+    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
+        data, binary = _encoded(list(args))
+        self._send(sid, args=data, binary=binary)
+
+    def gone(self, sid: str) -> None:
+        self._send(sid, gone=True)
+
+    def _settled(self) -> None:
+        if not self.pending:
+            self.expire()
+
+    def expire(self) -> None:
+        if self.timer is not None:
+            self.timer.close()
+            self.timer = None
+        self.tracker._release(self)
+
+
+class _WatchedCallbacks(dict[str, Any]):
+    """python-socketio's ``manager.callbacks``, telling when a client's entry is deleted.
+
+    python-socketio deletes a client's entry when it disconnects (and only
+    then): its pending acknowledgements will never be answered.
+    """
+
+    def __init__(self, existing: dict[str, Any], on_delete: Callable[[str], None]) -> None:
+        super().__init__(existing)
+        self.on_delete = on_delete
+
+    def __delitem__(self, sid: str) -> None:
+        super().__delitem__(sid)
+        self.on_delete(sid)
+
+
+class AckTracker:
+    """Emits waiting for acknowledgements with a timeout, in one server process.
+
+    Created by the server on first use (``server.acks``); see the module
+    docstring for the steps and what callers get.
+
+    :param server: the :class:`~flask_sockevents.server.Server`.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.manager = server.manager
+        self._requests: dict[str, _Request] = {}
+        #: Every recipient of this process waiting to answer: sid -> ack id -> waiter.
+        self._waiting: dict[str, dict[int, _Recipients]] = {}
+        # python-socketio keeps pending acks in this plain dict; watching it is
+        # the one place that learns of every disconnect, whatever caused it.
+        callbacks = self.manager.callbacks
+        if not isinstance(callbacks, _WatchedCallbacks):
+            self.manager.callbacks = _WatchedCallbacks(callbacks, self._client_gone)
+        self.queue: AckQueue | None = (
+            self.manager if hasattr(self.manager, "publish_ack_message") else None
+        )
+
+    @property
+    def carries_queue(self) -> bool:
+        """Whether the answers of other processes' clients can reach this one.
+
+        True without a message queue (there are no other processes) and with
+        the checked Redis and Kombu managers; False with python-socketio's
+        other pub/sub managers (Kafka, ZeroMQ), which carry only its own
+        single-client callbacks.
+        """
+        return self.queue is not None or not isinstance(self.manager, PubSubManager)
+
+    @property
+    def pending(self) -> int:
+        """Emits of this process still waiting for answers."""
+        return len(self._requests)
+
+    def request(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        to: Any,
+        skip_sid: Any,
+        timeout: float,
+        callback: Callable[..., Any] | None = None,
+        single: bool | None = None,
+        ignore_queue: bool = False,
+    ) -> AsyncResult:
+        """Send ``event`` to ``to`` (a sid, a room, a list, or ``None`` for everyone) and wait.
+
+        :param data: python-socketio's ``data`` (a tuple is several arguments).
+        :param timeout: seconds to wait for the answers.
+        :param callback: called once when the request ends (see the module).
+        :param single: ``True`` for one answer whatever ``to`` is (``call()``).
+        :param ignore_queue: ask this process's clients only.
+        :raises RuntimeError: in a process that cannot receive answers (emit
+            only), or with a message queue that does not carry them.
+        :return: the request's :class:`~gevent.event.AsyncResult`.
+        """
+        timeout = _checked_timeout(timeout)
+        queue = None if ignore_queue else self._queue()
+        manager = self.manager
+        sid_room = isinstance(to, str) and bool(manager.is_sid_room(namespace, to))
+        if single is None:
+            if sid_room:
+                single = True
+            elif to is None or isinstance(to, (list, tuple, set)):
+                single = False
+        request = _Request(self, event, to, timeout, callback, single)
+        self._requests[request.id] = request
+        args = _arguments(data)
+        sids = self._deliver(request, event, args, namespace, to, skip_sid)
+        request.recipients.update(dict.fromkeys(sids))
+        if queue is not None:
+            encoded, binary = _encoded(args)
+            # Publishing lets other greenlets run: answers that come meanwhile
+            # are kept, and the request cannot end before it is sent (``sent``).
+            request.processes = queue.publish_ack_message({
+                "method": "ack_emit", "host_id": queue.host_id, "request": request.id,
+                "event": event, "data": encoded, "binary": binary, "namespace": namespace,
+                "room": list(to) if isinstance(to, (tuple, set)) else to,
+                "skip_sid": skip_sid, "timeout": timeout,
+            })  # fmt: skip
+        request.sent = True
+        request.report(sids, sid_room, remote=False)
+        if not request.done:
+            request.timer = gevent.get_hub().loop.timer(timeout)
+            request.timer.start(request.expire)
+        return request.result
+
+    def _queue(self) -> AckQueue | None:
+        manager = self.manager
+        if self.queue is None:
+            if isinstance(manager, PubSubManager):
+                raise RuntimeError(
+                    f"acknowledgements with a timeout across processes need a Redis or Kombu "
+                    f"message queue (flask_sockevents.queues); {type(manager).__name__} does "
+                    f"not carry them: pass ignore_queue=True to ask this process's clients only"
+                )
+            return None
+        if self.queue.write_only:
+            raise RuntimeError(
+                "this process only publishes on the message queue (write_only, or no app): "
+                "it cannot receive acknowledgements; emit without a callback or timeout"
+            )
+        if not self.server.manager_initialized:
+            # python-socketio starts the queue's listener at the first request
+            # the server handles; answers may come before that.
+            self.server.manager_initialized = True
+            manager.initialize()
+        return self.queue
+
+    def _deliver(
+        self, waiter: _Recipients, event: str, args: list[Any], namespace: str, to: Any,
+        skip_sid: Any,
+    ) -> list[str]:  # fmt: skip
+        """Send the event to this process's recipients, each with its own ack id."""
+        manager = self.manager
+        server = self.server
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        room = list(to) if isinstance(to, (tuple, set)) else to
+        sids = []
+        for sid, eio_sid in list(manager.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            # python-socketio's own ack bookkeeping: the client's ACK reaches
+            # the callback through manager.trigger_callback, as for any emit.
+            ack_id = manager._generate_ack_id(sid, functools.partial(self._answered, waiter, sid))
+            waiter.pending[sid] = ack_id
+            self._waiting.setdefault(sid, {})[ack_id] = waiter
+            sids.append(sid)
+            pkt = server.packet_class(
+                sio_packet.EVENT, namespace=namespace, data=[event, *args], id=ack_id
+            )
+            server._send_packet(eio_sid, pkt)
+        return sids
+
+    def _answered(self, waiter: _Recipients, sid: str, *args: Any) -> None:
+        ack_id = waiter.pending.pop(sid, None)
+        if ack_id is None:
+            return
+        self._unindex(sid, ack_id)
+        waiter.answered(sid, args)
+
+    def _client_gone(self, sid: str) -> None:
+        """python-socketio let go of a disconnected client's acks: so do its waiters."""
+        waiters = self._waiting.pop(sid, None)
+        if not waiters:
+            return
+        for waiter in waiters.values():
+            waiter.pending.pop(sid, None)
+        # Called from inside python-socketio's disconnect: the waiters (which
+        # may call back or publish) continue in a greenlet of their own.
+        gevent.spawn(_notify_gone, list(waiters.values()), sid)
+
+    def _unindex(self, sid: str, ack_id: int) -> None:
+        waiting = self._waiting.get(sid)
+        if waiting is not None:
+            waiting.pop(ack_id, None)
+            if not waiting:
+                del self._waiting[sid]
+
+    def _release(self, waiter: _Recipients) -> None:
+        """Take every ack still pending for ``waiter`` out of python-socketio's bookkeeping."""
+        callbacks = self.manager.callbacks
+        for sid, ack_id in waiter.pending.items():
+            pending = callbacks.get(sid)
+            if pending is not None:
+                pending.pop(ack_id, None)
+            self._unindex(sid, ack_id)
+        waiter.pending.clear()
+
+    def _finished(self, request: _Request) -> None:
+        self._requests.pop(request.id, None)
+        self._release(request)
+
+    # -- messages from the other processes ------------------------------------
+
+    def handle_queue_message(self, message: dict[str, Any]) -> None:
+        """Handle an ``ack_*`` message the queue delivered (checked by :mod:`.queues`)."""
+        queue = self.queue
+        if queue is None:
+            return
+        method = message["method"]
+        if method == "ack_emit":
+            if message["host_id"] != queue.host_id:
+                self._relay(message)
+            return
+        if message["host_id"] != queue.host_id:
+            return
+        request = self._requests.get(message["request"])
+        if request is None:
+            return
+        if method == "ack_count":
+            request.report(message["sids"], message["sid_room"], remote=True)
+        elif message.get("gone"):
+            request.gone(message["sid"])
+        else:
+            args = _decoded(message.get("args") or [], bool(message.get("binary")))
+            request.answered(message["sid"], tuple(args))
+
+    def _relay(self, message: dict[str, Any]) -> None:
+        """Deliver another process's emit to this process's clients; report and forward."""
+        namespace = message.get("namespace") or "/"
+        to = message.get("room")
+        timeout = min(float(message["timeout"]), MAX_ACK_TIMEOUT)
+        relay = _Relay(self, message["host_id"], message["request"])
+        args = _decoded(message["data"], bool(message.get("binary")))
+        sids = self._deliver(relay, message["event"], args, namespace, to, message.get("skip_sid"))
+        sid_room = isinstance(to, str) and bool(self.manager.is_sid_room(namespace, to))
+        assert self.queue is not None
+        self.queue.publish_ack_message({
+            "method": "ack_count", "host_id": relay.requester, "request": relay.request_id,
+            "sids": sids, "sid_room": sid_room,
+        })  # fmt: skip
+        if relay.pending:
+            relay.timer = gevent.get_hub().loop.timer(timeout)
+            relay.timer.start(relay.expire)
+
+
+def _notify_gone(waiters: list[_Recipients], sid: str) -> None:
+    for waiter in waiters:
+        try:
+            waiter.gone(sid)
+        except Exception:
+            logger.exception("could not report that %s disconnected before answering", sid)
