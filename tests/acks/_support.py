@@ -1,4 +1,4 @@
-"""Tools for the acknowledgement tests: the server's pending acks, and a client that never answers."""
+"""Tools for the acknowledgement tests: pending acks, and a client that never answers."""
 
 from __future__ import annotations
 

@@ -296,7 +296,8 @@ def test_a_timeout_without_a_callback_is_refused_with_a_message(
     server = serve(app)
     client = clients.connect(server.url)
 
-    assert client.call("emit_wrong", timeout=TIMEOUT) == "timeout= needs callback=; or use emit_with_ack()"
+    refusal = client.call("emit_wrong", timeout=TIMEOUT)
+    assert refusal == "timeout= needs callback=; or use emit_with_ack()"
 
 
 def test_ack_timeout_is_a_timeout_error_and_ack_disconnected_a_connection_error() -> None:
