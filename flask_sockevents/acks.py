@@ -87,19 +87,33 @@ class BroadcastAcks(dict[str, Any]):
     :param answers: the answers by sid.
     :param missing: the sids of the clients that did not answer (timed out
         or disconnected), in the order they were sent the event.
+    :param silent_processes: other processes that received the emit but
+        never said which of their clients they sent it to (dead, or stuck)
+        before the timeout: their clients are in neither ``answers`` nor
+        ``missing``. Always 0 with a queue that cannot count its processes
+        (Kombu).
     """
 
-    def __init__(self, answers: dict[str, Any] | None = None, missing: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        answers: dict[str, Any] | None = None,
+        missing: Iterable[str] = (),
+        silent_processes: int = 0,
+    ) -> None:
         super().__init__(answers or {})
         self.missing: tuple[str, ...] = tuple(missing)
+        self.silent_processes = silent_processes
 
     @property
     def complete(self) -> bool:
-        """True when every client sent the event answered."""
-        return not self.missing
+        """True when every client sent the event answered (and every process reported)."""
+        return not self.missing and not self.silent_processes
 
     def __repr__(self) -> str:
-        return f"BroadcastAcks({dict.__repr__(self)}, missing={self.missing!r})"
+        return (
+            f"BroadcastAcks({dict.__repr__(self)}, missing={self.missing!r}, "
+            f"silent_processes={self.silent_processes})"
+        )
 
 
 def answer_value(args: Iterable[Any]) -> Any:
@@ -253,8 +267,9 @@ class _Request(_Recipients):
                                 event=self.event, to=self.to)  # fmt: skip
             self._reject(error, (error,))
             return
+        silent = max(0, (self.processes or 0) - self.reports)
         acks = BroadcastAcks({sid: answer_value(self.answers[sid]) for sid in self.answers},
-                             missing)  # fmt: skip
+                             missing, silent)  # fmt: skip
         if self.single is None and not self.recipients:
             why = f"within {self.timeout:g} s" if timed_out else "(no such client or room)"
             error = error_class(f"no client answered {self.event!r} sent to {whom} {why}",
@@ -262,11 +277,12 @@ class _Request(_Recipients):
             self._reject(error, (error, acks))
             return
         incomplete: AckError | None = None
-        if missing:
+        if not acks.complete:
             why = f"within {self.timeout:g} s" if timed_out else "(they disconnected)"
+            silence = f" and {silent} processes did not report" if silent else ""
             incomplete = error_class(f"{len(missing)} of {len(self.recipients)} clients sent "
-                                f"{self.event!r} ({whom}) did not answer {why}",
-                                event=self.event, to=self.to, acks=acks)  # fmt: skip
+                                     f"{self.event!r} ({whom}) did not answer{silence} {why}",
+                                     event=self.event, to=self.to, acks=acks)  # fmt: skip
         self._resolve(acks, (incomplete, acks))
 
     def _resolve(self, value: Any, callback_args: tuple[Any, ...]) -> None:
