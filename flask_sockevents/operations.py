@@ -115,19 +115,31 @@ class Operations(Reader):
             Without it, python-socketio's callback: called with each answer,
             never for a client that does not answer.
         """
+        if timeout is not None:
+            if callback is None:
+                raise ValueError("timeout= needs callback=; or use emit_with_ack()")
+            self._ack_request(event, data, to or room, skip_sid, namespace, timeout,
+                              ignore_queue, None, callback)  # fmt: skip
+            return
         token = _encoded_size.set(0)
         try:
-            if timeout is None:
-                self._emit(event, data, to, room, skip_sid, namespace, callback, ignore_queue)
-            elif callback is None:
-                raise ValueError("timeout= needs callback=; or use emit_with_ack()")
-            else:
-                self.acks.request(event, data, namespace or "/", to or room, skip_sid, timeout,
-                                  callback, ignore_queue=ignore_queue)  # fmt: skip
+            self._emit(event, data, to, room, skip_sid, namespace, callback, ignore_queue)
             size = _encoded_size.get()
         finally:
             _encoded_size.reset(token)
-        self._published_emit(event, data, to or room, namespace, callback is not None, size)
+        if self.on_emit is not None:
+            args = data if isinstance(data, tuple) else () if data is None else (data,)
+            self.on_emit(
+                Event(
+                    EventKind.EMIT,
+                    namespace or "/",
+                    event,
+                    args=args,
+                    ack_requested=callback is not None,
+                    size=size,
+                    to=to or room,
+                )
+            )
 
     def emit_with_ack(
         self,
@@ -161,15 +173,21 @@ class Operations(Reader):
     def _ack_request(
         self, event: str, data: Any, to: Any, skip_sid: Any, namespace: str | None,
         timeout: float, ignore_queue: bool, single: bool | None,
+        callback: Callable[..., Any] | None = None,
     ) -> gevent.event.AsyncResult:  # fmt: skip
+        """Send through the ack tracker (:mod:`.acks`); publish the ``EMIT`` event as emit does."""
         token = _encoded_size.set(0)
         try:
             result = self.acks.request(event, data, namespace or "/", to, skip_sid, timeout,
-                                       single=single, ignore_queue=ignore_queue)  # fmt: skip
+                                       callback, single, ignore_queue)  # fmt: skip
             size = _encoded_size.get()
         finally:
             _encoded_size.reset(token)
-        self._published_emit(event, data, to, namespace, True, size)
+        if self.on_emit is not None:
+            args = data if isinstance(data, tuple) else () if data is None else (data,)
+            emitted = Event(EventKind.EMIT, namespace or "/", event, args=args,
+                            ack_requested=True, size=size, to=to)  # fmt: skip
+            self.on_emit(emitted)
         return result
 
     @property
@@ -179,24 +197,6 @@ class Operations(Reader):
         if tracker is None:
             tracker = self.__dict__["_ack_tracker"] = AckTracker(self)
         return tracker
-
-    def _published_emit(
-        self, event: str, data: Any, to: Any, namespace: str | None, ack_requested: bool,
-        size: int,
-    ) -> None:  # fmt: skip
-        if self.on_emit is not None:
-            args = data if isinstance(data, tuple) else () if data is None else (data,)
-            self.on_emit(
-                Event(
-                    EventKind.EMIT,
-                    namespace or "/",
-                    event,
-                    args=args,
-                    ack_requested=ack_requested,
-                    size=size,
-                    to=to,
-                )
-            )
 
     def _emit(
         self,

@@ -304,3 +304,26 @@ def test_ack_timeout_is_a_timeout_error_and_ack_disconnected_a_connection_error(
     assert issubclass(AckTimeout, TimeoutError)
     assert issubclass(AckTimeout, socketio.exceptions.TimeoutError)
     assert issubclass(AckDisconnected, ConnectionError)
+
+
+def test_an_emit_waiting_for_acknowledgements_is_published_on_the_bus_as_an_emit(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    app, sockevents, _ = _asking_app(make_app)
+    emitted: list[Any] = []
+    sockevents.listen("question", emits=True)(emitted.append)
+    server = serve(app)
+    answering = clients.new()
+    answering.on("question", lambda number: number)
+    clients.connect(server.url, client=answering)
+    controller = clients.connect(server.url)
+
+    controller.call("ask_and_wait", (answering.get_sid(), 5), timeout=TIMEOUT)
+
+    wait_for(lambda: emitted, message="the emit was not published")
+    (event,) = emitted
+    assert (event.kind.value, event.name, event.args, event.to) == (
+        "emit", "question", (21,), answering.get_sid(),
+    )  # fmt: skip
+    assert event.ack_requested is True
+    assert event.size == len('21["question",21]')  # EVENT, ack id 1, then the data
