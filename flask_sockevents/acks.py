@@ -434,7 +434,7 @@ class AckTracker:
         args = _arguments(data)
         sids = self._deliver(request, event, args, namespace, to, skip_sid)
         request.recipients.update(dict.fromkeys(sids))
-        if queue is not None:
+        if queue is not None and not sid_room:  # a client of this process is nowhere else
             encoded, binary = _encoded(args)
             # Publishing lets other greenlets run: answers that come meanwhile
             # are kept, and the request cannot end before it is sent (``sent``).

@@ -524,13 +524,20 @@ class SockEvents:
             ...
             answer = result.get()  # raises AckTimeout after 10 s without an answer
         """
+        server = self._require_server()
+        hub = server.eio.serving_hub
+        if hub is not None and hub.thread_ident != _os_thread_id():
+            raise RuntimeError(
+                "emit_with_ack() waits on the server's greenlets: call it from a handler or a "
+                "background task, or use emit(..., callback=fn, timeout=...) from this thread"
+            )
         namespace = kwargs.pop("namespace", None) or "/"
         to = kwargs.pop("to", None) or kwargs.pop("room", None)
         include_self = kwargs.pop("include_self", True)
         skip_sid = kwargs.pop("skip_sid", None)
         if not include_self and not skip_sid:
             skip_sid = flask.request.sid  # type: ignore[attr-defined]
-        return self._require_server().emit_with_ack(
+        return server.emit_with_ack(
             event, data=_payload(args), to=to, skip_sid=skip_sid, namespace=namespace, **kwargs
         )
 
