@@ -4,11 +4,13 @@ Each test runs against python-socketio's own ``socketio.Server`` and against
 ``SockEvents(app).server`` (see ``tests/compat/_socketio_servers.py``): the
 callback is called with the client's answer, as its own arguments, and
 never for a client that does not answer, whose pending callback stays until
-it disconnects.
+it disconnects. Flask-SocketIO's ``socketio.emit(..., callback=)`` is run the
+same way on Flask-SocketIO 5.7 and on flask_sockevents.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,4 +79,48 @@ def test_a_plain_callback_waits_for_a_silent_client_until_it_disconnects(
         assert answers == []
     finally:
         quiet.close()
+        clients.close_all()
+
+
+@pytest.fixture(params=["flask_socketio", "flask_sockevents"])
+def flask_target(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    """``(socketio, url)``: a Flask app with Flask-SocketIO's or our ``SocketIO``, served live."""
+    from flask import Flask
+
+    from flask_sockevents.testing import LiveServer
+    from tests.compat._socketio_servers import BareSocketIOServer
+
+    module = importlib.import_module(request.param)
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "compat"
+    extension = module.SocketIO(app, async_mode="gevent")
+    live = BareSocketIOServer(app) if request.param == "flask_socketio" else LiveServer(app)
+    live.start()
+    yield extension, live.url
+    live.stop()
+
+
+def test_flask_socketio_s_emit_callback_gets_the_answer_on_both_extensions(
+    flask_target: tuple[Any, str],
+) -> None:
+    extension, url = flask_target
+    answers: list[tuple[Any, ...]] = []
+
+    @extension.on("ask")
+    def ask(asked: str) -> bool:
+        extension.emit("question", 21, to=asked, callback=lambda *args: answers.append(args))
+        return True
+
+    clients = Clients(["websocket"])
+    try:
+        answering = clients.new()
+        answering.on("question", lambda number: (number * 2, "twice"))
+        clients.connect(url, client=answering)
+        controller = clients.connect(url)
+
+        controller.call("ask", answering.get_sid(), timeout=TIMEOUT)
+
+        wait_for(lambda: answers, message="the callback was not called")
+        assert answers == [(42, "twice")]
+    finally:
         clients.close_all()
