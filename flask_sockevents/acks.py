@@ -235,8 +235,10 @@ class _Request(_Recipients):
         """End the request if nothing more can come."""
         if self.done or not self.sent:
             return
-        if self.single and self.answers:
-            self.finish(timed_out=False)
+        if self.single and (
+            self.answers or (isinstance(self.to, str) and self.to in self.disconnected)
+        ):
+            self.finish(timed_out=False)  # a sid is one client: no other can answer
             return
         everyone_reported = self.processes is not None and self.reports >= self.processes
         settled = self.answers.keys() | self.disconnected
@@ -279,7 +281,8 @@ class _Request(_Recipients):
         incomplete: AckError | None = None
         if not acks.complete:
             why = f"within {self.timeout:g} s" if timed_out else "(they disconnected)"
-            silence = f" and {silent} processes did not report" if silent else ""
+            processes = "process" if silent == 1 else "processes"
+            silence = f" and {silent} {processes} did not report" if silent else ""
             incomplete = error_class(f"{len(missing)} of {len(self.recipients)} clients sent "
                                      f"{self.event!r} ({whom}) did not answer{silence} {why}",
                                      event=self.event, to=self.to, acks=acks)  # fmt: skip
