@@ -400,6 +400,16 @@ class AckTracker:
         """Emits of this process still waiting for answers."""
         return len(self._requests)
 
+    @property
+    def waiting(self) -> int:
+        """Clients of this process that were sent an event and have not answered yet.
+
+        Counted once per event they were sent (by this process's emits and by
+        other processes' through the queue); each leaves as it answers,
+        disconnects or times out.
+        """
+        return sum(len(acks) for acks in self._waiting.values())
+
     def request(
         self,
         event: str,

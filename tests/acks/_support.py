@@ -9,7 +9,7 @@ import socketio
 
 from tests.integration._support import TIMEOUT
 
-__all__ = ["TIMEOUT", "SilentClient", "pending_acks"]
+__all__ = ["TIMEOUT", "SilentClient", "assert_released", "pending_acks"]
 
 
 def pending_acks(server: Any) -> dict[str, list[int]]:
@@ -24,6 +24,15 @@ def pending_acks(server: Any) -> dict[str, list[int]]:
         if ids:
             pending[sid] = ids
     return pending
+
+
+def assert_released(server: Any) -> None:
+    """Assert that nothing waits for an acknowledgement on ``server`` any more.
+
+    Neither in python-socketio's bookkeeping nor in the ack tracker's.
+    """
+    assert pending_acks(server) == {}
+    assert (server.acks.pending, server.acks.waiting) == (0, 0)
 
 
 class SilentClient:

@@ -76,7 +76,7 @@ def create_app() -> Flask:
             sid: [k for k in entry if k != 0] for sid, entry in server.manager.callbacks.items()
         }
         return {"acks": {sid: ids for sid, ids in acks.items() if ids},
-                "requests": server.acks.pending}  # fmt: skip
+                "requests": server.acks.pending, "waiting": server.acks.waiting}  # fmt: skip
 
     return app
 

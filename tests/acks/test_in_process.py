@@ -11,7 +11,7 @@ from flask import Flask
 from flask_sockevents import AckTimeout, SockEvents
 from tests.integration._support import AppFactory, Clients, Serve, wait_for
 
-from ._support import TIMEOUT, pending_acks
+from ._support import TIMEOUT, assert_released
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_the_test_client_answers_emit_with_ack(app_and_sockevents: Any) -> None:
     sid = sockevents.server.manager.sid_from_eio_sid(client.eio_sid, "/")
 
     assert sockevents.emit_with_ack("question", 21, to=sid, timeout=5).get(timeout=5) == 42
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_a_test_client_without_a_handler_lets_emit_with_ack_time_out(
@@ -39,7 +39,7 @@ def test_a_test_client_without_a_handler_lets_emit_with_ack_time_out(
 
     with pytest.raises(AckTimeout):
         sockevents.emit_with_ack("question", 21, to=sid, timeout=0.1).get(timeout=5)
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_emit_with_ack_from_a_plain_thread_is_refused_and_emit_with_a_timeout_works(

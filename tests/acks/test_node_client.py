@@ -15,7 +15,7 @@ from flask_sockevents import BroadcastAcks, join_room
 from tests.integration._node import run_node_client
 from tests.integration._support import AppFactory, Serve
 
-from ._support import pending_acks
+from ._support import assert_released
 
 NODE_SCRIPT = """
 const { io } = require("socket.io-client");
@@ -76,4 +76,4 @@ def test_the_javascript_client_answers_a_timed_emit_and_its_silence_and_leaving_
         "answers": {report["answering"]: [2, "twice"]},
         "missing": sorted([report["silent"], report["leaving"]]),
     }
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)

@@ -16,7 +16,7 @@ import socketio.exceptions
 from flask_sockevents import AckDisconnected, AckTimeout, SockEvents, call, emit, emit_with_ack
 from tests.integration._support import AppFactory, Clients, Serve, wait_for
 
-from ._support import TIMEOUT, SilentClient, pending_acks
+from ._support import TIMEOUT, SilentClient, assert_released
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_the_callback_gets_no_error_then_the_clients_answer(
 
     wait_for(lambda: outcomes, message="the callback was not called")
     assert outcomes == [[None, 42, "twice"]]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_the_callback_gets_ack_timeout_when_the_client_does_not_answer_and_its_ack_is_released(
@@ -88,7 +88,7 @@ def test_the_callback_gets_ack_timeout_when_the_client_does_not_answer_and_its_a
     wait_for(lambda: outcomes, message="the callback was not called")
     assert outcomes == [["AckTimeout"]]
     assert quiet.received == [(21,)]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
     assert quiet.sid in sockevents.server.manager.callbacks  # still connected: its id counter
 
 
@@ -108,7 +108,7 @@ def test_an_answer_after_the_timeout_is_ignored_and_the_callback_is_not_called_a
     assert quiet.client.call("probe", timeout=TIMEOUT) == "ok"  # after the late answer
 
     assert outcomes == [["AckTimeout"]]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_the_callback_gets_ack_disconnected_as_soon_as_the_client_leaves_and_its_acks_are_gone(
@@ -128,7 +128,7 @@ def test_the_callback_gets_ack_disconnected_as_soon_as_the_client_leaves_and_its
     wait_for(lambda: outcomes, message="the callback was not called on the disconnect")
     assert outcomes == [["AckDisconnected"]]
     assert sid not in sockevents.server.manager.callbacks
-    assert sockevents.server.acks.pending == 0
+    assert_released(sockevents.server)
 
 
 def test_emit_with_ack_returns_the_answer_of_the_client(
@@ -144,7 +144,7 @@ def test_emit_with_ack_returns_the_answer_of_the_client(
     result = controller.call("ask_and_wait", (answering.get_sid(), 5), timeout=TIMEOUT)
 
     assert result == ["answer", 42]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_emit_with_ack_raises_ack_timeout_when_the_client_does_not_answer(
@@ -159,7 +159,7 @@ def test_emit_with_ack_raises_ack_timeout_when_the_client_does_not_answer(
     result = controller.call("ask_and_wait", (quiet.sid, 0.2), timeout=TIMEOUT)
 
     assert result == ["AckTimeout", f"no answer to 'question' from {quiet.sid} within 0.2 s"]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_emit_with_ack_raises_ack_disconnected_when_the_client_leaves_before_answering(
@@ -248,7 +248,7 @@ def test_call_raises_ack_timeout_which_is_also_python_socketios_timeout_error(
     controller = clients.connect(server.url)
 
     assert controller.call("call_quiet", quiet.sid, timeout=TIMEOUT) == ["AckTimeout", True]
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_call_raises_ack_disconnected_as_soon_as_the_client_leaves(

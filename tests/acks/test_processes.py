@@ -108,7 +108,7 @@ def _no_pending_acks(servers: list[Process], clients: _Clients) -> None:
     for server in servers:
         asker = clients.answering(server, 0, room=f"asker-{uuid.uuid4().hex}")
         wait_for(lambda asker=asker: asker.call("pending", timeout=TIMEOUT)
-                 == {"acks": {}, "requests": 0},
+                 == {"acks": {}, "requests": 0, "waiting": 0},
                  message=f"acknowledgements still pending in {server.name}")  # fmt: skip
 
 

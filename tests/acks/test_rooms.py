@@ -15,7 +15,7 @@ import pytest
 from flask_sockevents import AckDisconnected, BroadcastAcks, SockEvents, join_room
 from tests.integration._support import AppFactory, Clients, InOrderClient, Serve, wait_for
 
-from ._support import TIMEOUT, SilentClient, pending_acks
+from ._support import TIMEOUT, SilentClient, assert_released
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_every_answer_of_a_room_and_the_clients_that_did_not_answer(
         "missing": sorted(client.sid for client in quiet),
         "complete": False,
     }
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_the_callback_gets_no_error_and_every_answer_when_the_whole_room_answers(
@@ -122,7 +122,7 @@ def test_the_callback_gets_ack_timeout_and_the_answers_that_came(
         ["AckTimeout", {"answers": {answering.get_sid(): 7}, "missing": [quiet.sid],
                         "complete": False}],
     ]  # fmt: skip
-    assert pending_acks(sockevents.server) == {}
+    assert_released(sockevents.server)
 
 
 def test_a_room_whose_silent_clients_leave_ends_at_once_with_ack_disconnected(
@@ -145,7 +145,7 @@ def test_a_room_whose_silent_clients_leave_ends_at_once_with_ack_disconnected(
                              "complete": False}],
     ]  # fmt: skip
     assert quiet_sid not in sockevents.server.manager.callbacks
-    assert sockevents.server.acks.pending == 0
+    assert_released(sockevents.server)
 
 
 def test_everyone_is_asked_when_to_is_omitted_and_skip_sid_leaves_one_out(
