@@ -205,6 +205,8 @@ class _Request(_Recipients):
         self.recipients: dict[str, None] = {}
         self.answers: dict[str, tuple[Any, ...]] = {}
         self.disconnected: set[str] = set()
+        #: Recipients that have neither answered nor disconnected.
+        self.outstanding: set[str] = set()
         #: Other processes that must report (``None``: unknown), and those that did.
         self.processes: int | None = 0
         self.reports = 0
@@ -213,22 +215,32 @@ class _Request(_Recipients):
         self.sent = False
         self.done = False
 
+    def add(self, sids: Iterable[str]) -> None:
+        """Count ``sids`` among the recipients; those that have not answered are outstanding."""
+        for sid in sids:
+            if sid not in self.recipients:
+                self.recipients[sid] = None
+                if sid not in self.answers and sid not in self.disconnected:
+                    self.outstanding.add(sid)
+
     def report(self, sids: Iterable[str], sid_room: bool, remote: bool) -> None:
         """A process (this one, or another through the queue) names its recipients."""
         if sid_room and self.single is None:
             self.single = True
-        self.recipients.update(dict.fromkeys(sids))
+        self.add(sids)
         self.reports += remote
         self.check()
 
     def answered(self, sid: str, args: tuple[Any, ...]) -> None:
         self.recipients.setdefault(sid)
         self.answers.setdefault(sid, args)
+        self.outstanding.discard(sid)
         self.check()
 
     def gone(self, sid: str) -> None:
         self.recipients.setdefault(sid)
         self.disconnected.add(sid)
+        self.outstanding.discard(sid)
         self.check()
 
     def check(self) -> None:
@@ -241,8 +253,7 @@ class _Request(_Recipients):
             self.finish(timed_out=False)  # a sid is one client: no other can answer
             return
         everyone_reported = self.processes is not None and self.reports >= self.processes
-        settled = self.answers.keys() | self.disconnected
-        if everyone_reported and all(sid in settled for sid in self.recipients):
+        if everyone_reported and not self.outstanding:
             self.finish(timed_out=False)
 
     def expire(self) -> None:
@@ -445,8 +456,7 @@ class AckTracker:
         request = _Request(self, event, to, timeout, callback, single)
         self._requests[request.id] = request
         args = _arguments(data)
-        sids = self._deliver(request, event, args, namespace, to, skip_sid)
-        request.recipients.update(dict.fromkeys(sids))
+        request.add(self._deliver(request, event, args, namespace, to, skip_sid))
         if queue is not None and not sid_room:  # a client of this process is nowhere else
             encoded, binary = _encoded(args)
             # Publishing lets other greenlets run: answers that come meanwhile
@@ -458,7 +468,7 @@ class AckTracker:
                 "skip_sid": skip_sid, "timeout": timeout,
             })  # fmt: skip
         request.sent = True
-        request.report(sids, sid_room, remote=False)
+        request.report((), sid_room, remote=False)
         if not request.done:
             request.timer = gevent.get_hub().loop.timer(timeout)
             request.timer.start(request.expire)
