@@ -5,7 +5,8 @@
 
 Events: ``join`` puts the client in a room; ``ask`` emits ``question`` with
 ``emit_with_ack`` to a sid or room and returns what it got; ``ask_later``
-does the same in the background, under a key that ``outcome`` reads;
+does the same in the background, and ``ask_with_callback`` with
+``emit(..., callback=, timeout=)``, under a key that ``outcome`` reads;
 ``pending`` tells the acknowledgements still pending in this process.
 """
 
@@ -29,9 +30,13 @@ def _described(result: Any) -> Any:
     except AckError as exc:
         return {"error": type(exc).__name__, "message": str(exc)}
     if isinstance(value, BroadcastAcks):
-        return {"answers": dict(value), "missing": sorted(value.missing),
-                "silent_processes": value.silent_processes}  # fmt: skip
+        return _described_acks(value)
     return {"answer": value}
+
+
+def _described_acks(acks: BroadcastAcks) -> dict[str, Any]:
+    return {"answers": dict(acks), "missing": sorted(acks.missing),
+            "silent_processes": acks.silent_processes}  # fmt: skip
 
 
 def create_app() -> Flask:
@@ -62,6 +67,16 @@ def create_app() -> Flask:
             outcomes[key] = _described(result)
 
         sockevents.start_background_task(wait)
+        return True
+
+    @sockevents.on("ask_with_callback")
+    def ask_with_callback(key: str, to: str, timeout: float) -> bool:
+        outcomes[key] = None
+
+        def record(error: Exception | None, acks: BroadcastAcks) -> None:
+            outcomes[key] = [type(error).__name__ if error else None, _described_acks(acks)]
+
+        sockevents.emit("question", 21, to=to, timeout=timeout, callback=record)
         return True
 
     @sockevents.on("outcome")

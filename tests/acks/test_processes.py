@@ -147,6 +147,39 @@ def test_a_room_that_answers_in_full_ends_without_waiting_for_the_timeout(
     assert result == {"answers": answers, "missing": [], "silent_processes": 0}
 
 
+def test_the_callback_of_a_room_spread_over_two_processes_gets_ack_timeout_and_the_answers(
+    servers: list[Process], clients: _Clients
+) -> None:
+    first, second = servers
+    room = f"room-{uuid.uuid4().hex}"
+    far = clients.answering(second, 2, room)
+    quiet = clients.silent(second, room)
+    controller = clients.answering(first, 0, room=f"controller-{uuid.uuid4().hex}")
+
+    key = uuid.uuid4().hex
+    assert controller.call("ask_with_callback", (key, room, 0.5), timeout=TIMEOUT) is True
+
+    outcome = wait_for(lambda: controller.call("outcome", key, timeout=TIMEOUT),
+                       message="the callback was not called")  # fmt: skip
+    assert outcome == [
+        "AckTimeout",
+        {"answers": {far.get_sid(): 42}, "missing": [quiet.sid], "silent_processes": 0},
+    ]
+    _no_pending_acks(servers, clients)
+
+
+def test_a_name_no_process_knows_ends_at_once_with_ack_disconnected(
+    servers: list[Process], clients: _Clients
+) -> None:
+    first, _ = servers
+    controller = clients.answering(first, 0, room=f"controller-{uuid.uuid4().hex}")
+
+    result = controller.call("ask", (f"nobody-{uuid.uuid4().hex}", 600), timeout=TIMEOUT)
+
+    assert result["error"] == "AckDisconnected"
+    assert result["message"].endswith("(no such client or room)")
+
+
 def test_one_client_of_the_other_process_answers_or_times_out(
     servers: list[Process], clients: _Clients
 ) -> None:
