@@ -9,7 +9,7 @@ the client disconnects, and across processes only one client can be asked.
 1. :meth:`AckTracker.request` sends the event to each recipient connected to
    this process with an ack id of its own (python-socketio's bookkeeping,
    ``manager.callbacks``) and, with a message queue, publishes an
-   ``ack_emit`` message;
+   ``ack_emit`` message (not when ``to`` is a client of this process);
 2. every other process delivers it to its own recipients the same way,
    publishes an ``ack_count`` naming them, then an ``ack_answer`` for each
    answer, or for each recipient that disconnected without answering;
@@ -31,27 +31,27 @@ What the caller gets depends on the target:
   (one argument as is, several as a tuple, none as ``None``, as ``call()``
   returns it) or that error;
 - **a room, several, or everyone** (``to`` a room, a list, or ``None``): the
-  callback is called ``fn(error, acks)`` with a :class:`BroadcastAcks` (the
+  callback is called ``fn(error, acks)`` with a :class:`~.ack_waiters.BroadcastAcks` (the
   answers by sid, and ``acks.missing``, the clients that did not answer);
   ``error`` is ``None`` when every client answered, else ``AckTimeout`` or,
   when the only ones missing disconnected, ``AckDisconnected``. The
-  ``AsyncResult`` holds the :class:`BroadcastAcks` whatever was missing;
+  ``AsyncResult`` holds the :class:`~.ack_waiters.BroadcastAcks` whatever was missing;
 - **no one**: a name that is neither a connected client nor a room with
   clients gives ``fn(AckDisconnected(...), BroadcastAcks())`` (both forms
   can read it) and an ``AsyncResult`` holding that error.
 
-Callbacks run in a greenlet of their own, never in the reader of the client
-that answered. Across processes, the answers travel as JSON (binary
+The waiters (the emitting process's request, another process's relay) and
+the results are in :mod:`.ack_waiters`; this module delivers, indexes and
+routes. Callbacks run in a greenlet of their own, never in the reader of the
+client that answered. Across processes, the answers travel as JSON (binary
 arguments base64-encoded, as python-socketio's messages carry them).
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import logging
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import gevent
@@ -59,7 +59,7 @@ from gevent.event import AsyncResult
 from socketio import packet as sio_packet
 from socketio.pubsub_manager import PubSubManager
 
-from .exceptions import AckDisconnected, AckError, AckTimeout
+from .ack_waiters import BroadcastAcks, Relay, Request, Waiter, answer_value, decoded, encoded
 
 __all__ = [
     "ACK_METHODS",
@@ -78,50 +78,6 @@ MAX_ACK_TIMEOUT = 3600.0
 ACK_METHODS = ("ack_emit", "ack_count", "ack_answer")
 
 
-class BroadcastAcks(dict[str, Any]):
-    """The answers to an emit to a room or to everyone, by sid, and who did not answer.
-
-    Each value is a client's answer: one argument as is, several as a tuple,
-    none as ``None``.
-
-    :param answers: the answers by sid.
-    :param missing: the sids of the clients that did not answer (timed out
-        or disconnected), in the order they were sent the event.
-    :param silent_processes: other processes that received the emit but
-        never said which of their clients they sent it to (dead, or stuck)
-        before the timeout: their clients are in neither ``answers`` nor
-        ``missing``. Always 0 with a queue that cannot count its processes
-        (Kombu).
-    """
-
-    def __init__(
-        self,
-        answers: dict[str, Any] | None = None,
-        missing: Iterable[str] = (),
-        silent_processes: int = 0,
-    ) -> None:
-        super().__init__(answers or {})
-        self.missing: tuple[str, ...] = tuple(missing)
-        self.silent_processes = silent_processes
-
-    @property
-    def complete(self) -> bool:
-        """True when every client sent the event answered (and every process reported)."""
-        return not self.missing and not self.silent_processes
-
-    def __repr__(self) -> str:
-        return (
-            f"BroadcastAcks({dict.__repr__(self)}, missing={self.missing!r}, "
-            f"silent_processes={self.silent_processes})"
-        )
-
-
-def answer_value(args: Iterable[Any]) -> Any:
-    """A client's answer as ``call()`` returns it: one argument, a tuple, or ``None``."""
-    args = tuple(args)
-    return None if not args else args[0] if len(args) == 1 else args
-
-
 class AckQueue(Protocol):
     """What a message queue manager offers for acknowledgements across processes.
 
@@ -134,21 +90,6 @@ class AckQueue(Protocol):
 
     def publish_ack_message(self, message: dict[str, Any]) -> int | None:
         """Publish ``message``; how many *other* processes received it, if the queue knows."""
-
-
-def _encoded(data: list[Any]) -> tuple[list[Any], bool]:
-    """Arguments as JSON can carry them: binary attachments base64-encoded (as python-socketio)."""
-    if not sio_packet.Packet.data_is_binary(data):
-        return data, False
-    body, attachments = sio_packet.Packet.deconstruct_binary(data)
-    return [body, *[base64.b64encode(a).decode() for a in attachments]], True
-
-
-def _decoded(data: list[Any], binary: bool) -> list[Any]:
-    if not binary:
-        return data
-    attachments = [base64.b64decode(a) for a in data[1:]]
-    return list(sio_packet.Packet.reconstruct_binary(data[0], attachments))
 
 
 def _arguments(data: Any) -> list[Any]:
@@ -164,195 +105,6 @@ def _checked_timeout(timeout: Any) -> float:
     if not 0 < timeout <= MAX_ACK_TIMEOUT:
         raise ValueError(f"timeout must be more than 0 and at most {MAX_ACK_TIMEOUT} s")
     return float(timeout)
-
-
-class _Recipients:
-    """What waits on answers from clients of this process: a request or a relay."""
-
-    def __init__(self) -> None:
-        #: Recipients connected to this process that have not answered: sid -> ack id.
-        self.pending: dict[str, int] = {}
-
-    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
-        raise NotImplementedError
-
-    def gone(self, sid: str) -> None:
-        raise NotImplementedError
-
-
-class _Request(_Recipients):
-    """One emit waiting for its answers, in the process that emitted it."""
-
-    def __init__(
-        self,
-        tracker: AckTracker,
-        event: str,
-        to: Any,
-        timeout: float,
-        callback: Callable[..., Any] | None,
-        single: bool | None,
-    ) -> None:
-        super().__init__()
-        self.tracker = tracker
-        self.id = uuid.uuid4().hex
-        self.event = event
-        self.to = to
-        self.timeout = timeout
-        self.callback = callback
-        #: True: one client's answer; False: a room's; None: not known yet.
-        self.single = single
-        #: Every recipient reported, in any process, in the order reported.
-        self.recipients: dict[str, None] = {}
-        self.answers: dict[str, tuple[Any, ...]] = {}
-        self.disconnected: set[str] = set()
-        #: Recipients that have neither answered nor disconnected.
-        self.outstanding: set[str] = set()
-        #: Other processes that must report (``None``: unknown), and those that did.
-        self.processes: int | None = 0
-        self.reports = 0
-        self.result: AsyncResult = AsyncResult()
-        self.timer: Any = None
-        self.sent = False
-        self.done = False
-
-    def add(self, sids: Iterable[str]) -> None:
-        """Count ``sids`` among the recipients; those that have not answered are outstanding."""
-        for sid in sids:
-            if sid not in self.recipients:
-                self.recipients[sid] = None
-                if sid not in self.answers and sid not in self.disconnected:
-                    self.outstanding.add(sid)
-
-    def report(self, sids: Iterable[str], sid_room: bool, remote: bool) -> None:
-        """A process (this one, or another through the queue) names its recipients."""
-        if sid_room and self.single is None:
-            self.single = True
-        self.add(sids)
-        self.reports += remote
-        self.check()
-
-    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
-        self.recipients.setdefault(sid)
-        self.answers.setdefault(sid, args)
-        self.outstanding.discard(sid)
-        self.check()
-
-    def gone(self, sid: str) -> None:
-        self.recipients.setdefault(sid)
-        self.disconnected.add(sid)
-        self.outstanding.discard(sid)
-        self.check()
-
-    def check(self) -> None:
-        """End the request if nothing more can come."""
-        if self.done or not self.sent:
-            return
-        if self.single and (
-            self.answers or (isinstance(self.to, str) and self.to in self.disconnected)
-        ):
-            self.finish(timed_out=False)  # a sid is one client: no other can answer
-            return
-        everyone_reported = self.processes is not None and self.reports >= self.processes
-        if everyone_reported and not self.outstanding:
-            self.finish(timed_out=False)
-
-    def expire(self) -> None:
-        self.timer = None
-        self.finish(timed_out=True)
-
-    def finish(self, timed_out: bool) -> None:
-        """Release what is still pending, resolve the result and call back."""
-        self.done = True
-        if self.timer is not None:
-            self.timer.close()
-            self.timer = None
-        self.tracker._finished(self)
-        missing = [sid for sid in self.recipients if sid not in self.answers]
-        error_class = AckTimeout if timed_out else AckDisconnected
-        whom = "everyone" if self.to is None else repr(self.to)
-        if self.single:
-            if self.answers:
-                args = next(iter(self.answers.values()))
-                self._resolve(answer_value(args), (None, *args))
-                return
-            why = f"within {self.timeout:g} s" if timed_out else "before it disconnected"
-            error = error_class(f"no answer to {self.event!r} from {self.to} {why}",
-                                event=self.event, to=self.to)  # fmt: skip
-            self._reject(error, (error,))
-            return
-        silent = max(0, (self.processes or 0) - self.reports)
-        acks = BroadcastAcks({sid: answer_value(self.answers[sid]) for sid in self.answers},
-                             missing, silent)  # fmt: skip
-        if self.single is None and not self.recipients:
-            why = f"within {self.timeout:g} s" if timed_out else "(no such client or room)"
-            error = error_class(f"no client answered {self.event!r} sent to {whom} {why}",
-                                event=self.event, to=self.to, acks=acks)  # fmt: skip
-            self._reject(error, (error, acks))
-            return
-        incomplete: AckError | None = None
-        if not acks.complete:
-            why = f"within {self.timeout:g} s" if timed_out else "(they disconnected)"
-            processes = "process" if silent == 1 else "processes"
-            silence = f" and {silent} {processes} did not report" if silent else ""
-            incomplete = error_class(f"{len(missing)} of {len(self.recipients)} clients sent "
-                                     f"{self.event!r} ({whom}) did not answer{silence} {why}",
-                                     event=self.event, to=self.to, acks=acks)  # fmt: skip
-        self._resolve(acks, (incomplete, acks))
-
-    def _resolve(self, value: Any, callback_args: tuple[Any, ...]) -> None:
-        self.result.set(value)
-        self._call_back(callback_args)
-
-    def _reject(self, error: AckError, callback_args: tuple[Any, ...]) -> None:
-        self.result.set_exception(error)
-        self._call_back(callback_args)
-
-    def _call_back(self, args: tuple[Any, ...]) -> None:
-        if self.callback is not None:
-            gevent.spawn(_run_callback, self.callback, args)
-
-
-def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    try:
-        callback(*args)
-    except Exception:
-        logger.exception("an acknowledgement callback (%r) failed", callback)
-
-
-class _Relay(_Recipients):
-    """An emit of another process, waiting for the answers of this process's clients."""
-
-    def __init__(self, tracker: AckTracker, requester: str, request_id: str) -> None:
-        super().__init__()
-        self.tracker = tracker
-        self.requester = requester
-        self.request_id = request_id
-        self.timer: Any = None
-
-    def _send(self, sid: str, **fields: Any) -> None:
-        message = {"method": "ack_answer", "host_id": self.requester,
-                   "request": self.request_id, "sid": sid, **fields}  # fmt: skip
-        queue = self.tracker.queue
-        if queue is not None:
-            queue.publish_ack_message(message)
-        self._settled()
-
-    def answered(self, sid: str, args: tuple[Any, ...]) -> None:
-        data, binary = _encoded(list(args))
-        self._send(sid, args=data, binary=binary)
-
-    def gone(self, sid: str) -> None:
-        self._send(sid, gone=True)
-
-    def _settled(self) -> None:
-        if not self.pending:
-            self.expire()
-
-    def expire(self) -> None:
-        if self.timer is not None:
-            self.timer.close()
-            self.timer = None
-        self.tracker._release(self)
 
 
 class _WatchedCallbacks(dict[str, Any]):
@@ -383,9 +135,9 @@ class AckTracker:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.manager = server.manager
-        self._requests: dict[str, _Request] = {}
+        self._requests: dict[str, Request] = {}
         #: Every recipient of this process waiting to answer: sid -> ack id -> waiter.
-        self._waiting: dict[str, dict[int, _Recipients]] = {}
+        self._waiting: dict[str, dict[int, Waiter]] = {}
         # python-socketio keeps pending acks in this plain dict; watching it is
         # the one place that learns of every disconnect, whatever caused it.
         callbacks = self.manager.callbacks
@@ -453,17 +205,17 @@ class AckTracker:
                 single = True
             elif to is None or isinstance(to, (list, tuple, set)):
                 single = False
-        request = _Request(self, event, to, timeout, callback, single)
+        request = Request(self._finished, event, to, timeout, callback, single)
         self._requests[request.id] = request
         args = _arguments(data)
         request.add(self._deliver(request, event, args, namespace, to, skip_sid))
         if queue is not None and not sid_room:  # a client of this process is nowhere else
-            encoded, binary = _encoded(args)
+            data, binary = encoded(args)
             # Publishing lets other greenlets run: answers that come meanwhile
             # are kept, and the request cannot end before it is sent (``sent``).
             request.processes = queue.publish_ack_message({
                 "method": "ack_emit", "host_id": queue.host_id, "request": request.id,
-                "event": event, "data": encoded, "binary": binary, "namespace": namespace,
+                "event": event, "data": data, "binary": binary, "namespace": namespace,
                 "room": list(to) if isinstance(to, (tuple, set)) else to,
                 "skip_sid": skip_sid, "timeout": timeout,
             })  # fmt: skip
@@ -497,7 +249,7 @@ class AckTracker:
         return self.queue
 
     def _deliver(
-        self, waiter: _Recipients, event: str, args: list[Any], namespace: str, to: Any,
+        self, waiter: Waiter, event: str, args: list[Any], namespace: str, to: Any,
         skip_sid: Any,
     ) -> list[str]:  # fmt: skip
         """Send the event to this process's recipients, each with its own ack id."""
@@ -521,7 +273,7 @@ class AckTracker:
             server._send_packet(eio_sid, pkt)
         return sids
 
-    def _answered(self, waiter: _Recipients, sid: str, *args: Any) -> None:
+    def _answered(self, waiter: Waiter, sid: str, *args: Any) -> None:
         ack_id = waiter.pending.pop(sid, None)
         if ack_id is None:
             return
@@ -546,7 +298,7 @@ class AckTracker:
             if not waiting:
                 del self._waiting[sid]
 
-    def _release(self, waiter: _Recipients) -> None:
+    def _release(self, waiter: Waiter) -> None:
         """Take every ack still pending for ``waiter`` out of python-socketio's bookkeeping."""
         callbacks = self.manager.callbacks
         for sid, ack_id in waiter.pending.items():
@@ -556,7 +308,7 @@ class AckTracker:
             self._unindex(sid, ack_id)
         waiter.pending.clear()
 
-    def _finished(self, request: _Request) -> None:
+    def _finished(self, request: Request) -> None:
         self._requests.pop(request.id, None)
         self._release(request)
 
@@ -582,7 +334,7 @@ class AckTracker:
         elif message.get("gone"):
             request.gone(message["sid"])
         else:
-            args = _decoded(message.get("args") or [], bool(message.get("binary")))
+            args = decoded(message.get("args") or [], bool(message.get("binary")))
             request.answered(message["sid"], tuple(args))
 
     def _relay(self, message: dict[str, Any]) -> None:
@@ -590,12 +342,14 @@ class AckTracker:
         namespace = message.get("namespace") or "/"
         to = message.get("room")
         timeout = min(float(message["timeout"]), MAX_ACK_TIMEOUT)
-        relay = _Relay(self, message["host_id"], message["request"])
-        args = _decoded(message["data"], bool(message.get("binary")))
+        queue = self.queue
+        assert queue is not None
+        relay = Relay(queue.publish_ack_message, self._release, message["host_id"],
+                      message["request"])  # fmt: skip
+        args = decoded(message["data"], bool(message.get("binary")))
         sids = self._deliver(relay, message["event"], args, namespace, to, message.get("skip_sid"))
         sid_room = isinstance(to, str) and bool(self.manager.is_sid_room(namespace, to))
-        assert self.queue is not None
-        self.queue.publish_ack_message({
+        queue.publish_ack_message({
             "method": "ack_count", "host_id": relay.requester, "request": relay.request_id,
             "sids": sids, "sid_room": sid_room,
         })  # fmt: skip
@@ -604,7 +358,7 @@ class AckTracker:
             relay.timer.start(relay.expire)
 
 
-def _notify_gone(waiters: list[_Recipients], sid: str) -> None:
+def _notify_gone(waiters: list[Waiter], sid: str) -> None:
     for waiter in waiters:
         try:
             waiter.gone(sid)

@@ -96,7 +96,7 @@ class AckError(SockEventsError):
     :param to: the sid, room or rooms the event was sent to (``None``: everyone).
     :param acks: for an emit to a room or to everyone, the answers that did
         come and, in ``acks.missing``, the clients that did not answer
-        (a :class:`~flask_sockevents.acks.BroadcastAcks`); ``None`` for one client.
+        (a :class:`~flask_sockevents.ack_waiters.BroadcastAcks`); ``None`` for one client.
     """
 
     def __init__(self, message: str, *, event: str = "", to: Any = None, acks: Any = None) -> None:

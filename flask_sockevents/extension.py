@@ -514,7 +514,7 @@ class SockEvents:
         returns its answer or raises
         :class:`~flask_sockevents.exceptions.AckTimeout` or
         :class:`~flask_sockevents.exceptions.AckDisconnected`; to a room or
-        everyone, it returns a :class:`~flask_sockevents.acks.BroadcastAcks`
+        everyone, it returns a :class:`~flask_sockevents.ack_waiters.BroadcastAcks`
         (answers by sid, and ``missing``). Call it from the server's
         greenlets (handlers, background tasks). See :mod:`flask_sockevents.acks`.
 

@@ -160,7 +160,7 @@ class Operations(Reader):
         seconds, or :class:`~flask_sockevents.exceptions.AckDisconnected` as
         soon as the client disconnects without answering. To a room, a list
         or everyone (``to=None``): a
-        :class:`~flask_sockevents.acks.BroadcastAcks` of every answer, whose
+        :class:`~flask_sockevents.ack_waiters.BroadcastAcks` of every answer, whose
         ``missing`` names the clients that did not answer. See :mod:`.acks`.
 
         Example::
