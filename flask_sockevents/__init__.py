@@ -6,17 +6,40 @@ signals announce it. The API is a superset of Flask-SocketIO's.
 """
 
 from . import signals
+from .acks import BroadcastAcks
 from .bus import Bus, check_event_name
 from .context import current_event
 from .event import Event, EventKind, Outcome
-from .exceptions import ConnectionRefusedError, Reject, RoutingError, SockEventsError
+from .exceptions import (
+    AckDisconnected,
+    AckError,
+    AckTimeout,
+    ConnectionRefusedError,
+    Reject,
+    RoutingError,
+    SockEventsError,
+)
 from .extension import SocketIO, SockEvents
-from .helpers import call, close_room, disconnect, emit, join_room, leave_room, rooms, send
+from .helpers import (
+    call,
+    close_room,
+    disconnect,
+    emit,
+    emit_with_ack,
+    join_room,
+    leave_room,
+    rooms,
+    send,
+)
 from .namespace import Namespace
 from .router import Kind, Router
 from .routes import Route
 
 __all__ = [
+    "AckDisconnected",
+    "AckError",
+    "AckTimeout",
+    "BroadcastAcks",
     "Bus",
     "ConnectionRefusedError",
     "Event",
@@ -37,6 +60,7 @@ __all__ = [
     "current_event",
     "disconnect",
     "emit",
+    "emit_with_ack",
     "join_room",
     "leave_room",
     "rooms",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConnectionRefusedError", "Reject", "RoutingError", "SockEventsError"]
+from socketio.exceptions import TimeoutError as _SocketIOTimeoutError
+
+__all__ = [
+    "AckDisconnected",
+    "AckError",
+    "AckTimeout",
+    "ConnectionRefusedError",
+    "Reject",
+    "RoutingError",
+    "SockEventsError",
+]
 
 
 class SockEventsError(Exception):
@@ -73,6 +83,43 @@ def event_error(reason: str, data: Any = None) -> dict[str, Any]:
     elif data is not None:
         answer["data"] = data
     return answer
+
+
+class AckError(SockEventsError):
+    """An emit that waited for acknowledgements did not get every answer.
+
+    Raised by (or passed to the callback of) an emit with a ``timeout``
+    (see :mod:`flask_sockevents.acks`).
+
+    :param message: what was not answered, by whom.
+    :param event: the event's name.
+    :param to: the sid, room or rooms the event was sent to (``None``: everyone).
+    :param acks: for an emit to a room or to everyone, the answers that did
+        come and, in ``acks.missing``, the clients that did not answer
+        (a :class:`~flask_sockevents.ack_waiters.BroadcastAcks`); ``None`` for one client.
+    """
+
+    def __init__(self, message: str, *, event: str = "", to: Any = None, acks: Any = None) -> None:
+        super().__init__(message)
+        self.event = event
+        self.to = to
+        self.acks = acks
+
+
+class AckTimeout(AckError, TimeoutError, _SocketIOTimeoutError):
+    """No answer came within the timeout.
+
+    A :class:`TimeoutError`, and python-socketio's
+    ``socketio.exceptions.TimeoutError`` too, so that code written for
+    python-socketio's ``call()`` catches it unchanged.
+    """
+
+
+class AckDisconnected(AckError, ConnectionError):
+    """The client disconnected before answering (or no client was there to answer).
+
+    Reported at once, without waiting for the timeout.
+    """
 
 
 # The class python-socketio and Flask-SocketIO apps already raise from a

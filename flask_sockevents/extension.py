@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 import gevent
+import gevent.event
 import socketio
 from flask import Flask
 from gevent import monkey
@@ -480,6 +481,10 @@ class SockEvents:
         :param include_self: with ``False``, skip the client of the current event.
         :param skip_sid: a sid or list of sids to skip.
         :param callback: called with the client's acknowledgement (one client only).
+        :param timeout: with ``callback``, seconds to wait for acknowledgements:
+            ``callback`` is then called once, error first: ``fn(None, *answer)``
+            or ``fn(AckTimeout(...))`` for one client, ``fn(error, acks)`` for
+            a room or everyone (see :mod:`flask_sockevents.acks`).
         """
         namespace = kwargs.pop("namespace", None) or "/"
         to = kwargs.pop("to", None) or kwargs.pop("room", None)
@@ -499,6 +504,41 @@ class SockEvents:
             namespace=namespace,
             callback=callback,
             **kwargs,
+        )
+
+    def emit_with_ack(self, event: str, *args: Any, **kwargs: Any) -> gevent.event.AsyncResult:
+        """Emit ``event`` and return at once a gevent ``AsyncResult`` of the acknowledgements.
+
+        Takes :meth:`emit`'s parameters (no ``callback``) and ``timeout``
+        (seconds, 5 by default). To one client (``to=sid``), ``result.get()``
+        returns its answer or raises
+        :class:`~flask_sockevents.exceptions.AckTimeout` or
+        :class:`~flask_sockevents.exceptions.AckDisconnected`; to a room or
+        everyone, it returns a :class:`~flask_sockevents.ack_waiters.BroadcastAcks`
+        (answers by sid, and ``missing``). Call it from the server's
+        greenlets (handlers, background tasks). See :mod:`flask_sockevents.acks`.
+
+        Example::
+
+            result = sockevents.emit_with_ack("confirm", order, to=sid, timeout=10)
+            ...
+            answer = result.get()  # raises AckTimeout after 10 s without an answer
+        """
+        server = self._require_server()
+        hub = server.eio.serving_hub
+        if hub is not None and hub.thread_ident != _os_thread_id():
+            raise RuntimeError(
+                "emit_with_ack() waits on the server's greenlets: call it from a handler or a "
+                "background task, or use emit(..., callback=fn, timeout=...) from this thread"
+            )
+        namespace = kwargs.pop("namespace", None) or "/"
+        to = kwargs.pop("to", None) or kwargs.pop("room", None)
+        include_self = kwargs.pop("include_self", True)
+        skip_sid = kwargs.pop("skip_sid", None)
+        if not include_self and not skip_sid:
+            skip_sid = flask.request.sid  # type: ignore[attr-defined]
+        return server.emit_with_ack(
+            event, data=_payload(args), to=to, skip_sid=skip_sid, namespace=namespace, **kwargs
         )
 
     def send(

@@ -1,6 +1,6 @@
 """Helpers for use inside handlers: they act on the client of the current event.
 
-``emit``, ``send`` and ``call`` address the current client unless told
+``emit``, ``emit_with_ack``, ``send`` and ``call`` address the current client unless told
 otherwise (``to=``, ``broadcast=True``); ``join_room``, ``leave_room``,
 ``rooms`` and ``disconnect`` act on it. Outside a handler use the methods of
 :class:`~flask_sockevents.SockEvents` instead, which take a ``sid``.
@@ -11,11 +11,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import flask
+import gevent.event
 
 if TYPE_CHECKING:
     from .extension import SockEvents
 
-__all__ = ["call", "close_room", "disconnect", "emit", "join_room", "leave_room", "rooms", "send"]
+__all__ = [
+    "call",
+    "close_room",
+    "disconnect",
+    "emit",
+    "emit_with_ack",
+    "join_room",
+    "leave_room",
+    "rooms",
+    "send",
+]
 
 
 def _extension() -> SockEvents:
@@ -42,6 +53,9 @@ def emit(event: str, *args: Any, **kwargs: Any) -> None:
     :param namespace: defaults to the current event's namespace.
     :param include_self: with ``broadcast`` or ``to``, ``False`` skips the sender.
     :param callback: called with the client's acknowledgement.
+    :param timeout: with ``callback``, seconds to wait: ``callback`` is then
+        called once, error first (see :meth:`SockEvents.emit
+        <flask_sockevents.SockEvents.emit>`).
     """
     sid, namespace = _client()
     kwargs.setdefault("namespace", namespace)
@@ -50,6 +64,23 @@ def emit(event: str, *args: Any, **kwargs: Any) -> None:
     if to is None and not broadcast:
         to = sid
     _extension().emit(event, *args, to=to, **kwargs)
+
+
+def emit_with_ack(event: str, *args: Any, **kwargs: Any) -> gevent.event.AsyncResult:
+    """Emit ``event`` to the current client (or ``to=``, ``broadcast=True``) without waiting.
+
+    Returns a gevent ``AsyncResult`` of the acknowledgements; see
+    :meth:`SockEvents.emit_with_ack <flask_sockevents.SockEvents.emit_with_ack>`.
+
+    :param timeout: seconds to wait for the answers (5).
+    """
+    sid, namespace = _client()
+    kwargs.setdefault("namespace", namespace)
+    broadcast = kwargs.pop("broadcast", False)
+    to = kwargs.pop("to", None) or kwargs.pop("room", None)
+    if to is None and not broadcast:
+        to = sid
+    return _extension().emit_with_ack(event, *args, to=to, **kwargs)
 
 
 def send(message: Any, **kwargs: Any) -> None:

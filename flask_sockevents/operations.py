@@ -7,6 +7,9 @@
   queue, callbacks), then hands ``on_emit`` an ``EMIT`` event whose size is
   the packet's as python-socketio encoded it (:func:`measured_packet_class`
   notes it; nothing is serialized twice);
+- with a ``timeout``, :meth:`Operations.emit` and
+  :meth:`Operations.emit_with_ack` wait for acknowledgements without
+  blocking, from one client or every client of a room (:mod:`.acks`);
 - :meth:`Operations.call` emits to one client and waits for its answer;
 - :meth:`Operations.shutdown_gracefully` dispatches what was received,
   disconnects every client, then closes the transports, within a deadline;
@@ -24,8 +27,10 @@ import gevent
 import gevent.event
 from socketio import packet as sio_packet
 
+from .acks import AckTracker, answer_value
 from .connection_state import DisconnectItem
 from .event import Event, EventKind
+from .exceptions import AckTimeout
 from .reader import Reader
 
 __all__ = ["Operations", "measured_packet_class"]
@@ -97,13 +102,25 @@ class Operations(Reader):
         namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
         ignore_queue: bool = False,
+        timeout: float | None = None,
     ) -> None:
         """Emit ``event`` to clients, as python-socketio does; publish it on the bus.
 
         The ``EMIT`` event's ``size`` is the encoded packet's, or 0 when the
         packet was not encoded here (no recipient with a callback, or a
         message queue carrying it to the process that encodes it).
+
+        :param timeout: with ``callback``, seconds to wait for the answers:
+            ``callback`` is then called once, error first (see :mod:`.acks`).
+            Without it, python-socketio's callback: called with each answer,
+            never for a client that does not answer.
         """
+        if timeout is not None:
+            if callback is None:
+                raise ValueError("timeout= needs callback=; or use emit_with_ack()")
+            self._ack_request(event, data, to or room, skip_sid, namespace, timeout,
+                              ignore_queue, None, callback)  # fmt: skip
+            return
         token = _encoded_size.set(0)
         try:
             self._emit(event, data, to, room, skip_sid, namespace, callback, ignore_queue)
@@ -123,6 +140,63 @@ class Operations(Reader):
                     to=to or room,
                 )
             )
+
+    def emit_with_ack(
+        self,
+        event: str,
+        data: Any = None,
+        to: Any = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        namespace: str | None = None,
+        timeout: float = 5,
+        ignore_queue: bool = False,
+    ) -> gevent.event.AsyncResult:
+        """Emit ``event`` and return at once an ``AsyncResult`` of the acknowledgements.
+
+        To one client (``to=sid``): the result holds its answer (one argument
+        as is, several as a tuple, none as ``None``) or raises
+        :class:`~flask_sockevents.exceptions.AckTimeout` after ``timeout``
+        seconds, or :class:`~flask_sockevents.exceptions.AckDisconnected` as
+        soon as the client disconnects without answering. To a room, a list
+        or everyone (``to=None``): a
+        :class:`~flask_sockevents.ack_waiters.BroadcastAcks` of every answer, whose
+        ``missing`` names the clients that did not answer. See :mod:`.acks`.
+
+        Example::
+
+            answer = server.emit_with_ack("question", 42, to=sid, timeout=5).get()
+        """
+        return self._ack_request(event, data, to or room, skip_sid, namespace, timeout,
+                                 ignore_queue, None)  # fmt: skip
+
+    def _ack_request(
+        self, event: str, data: Any, to: Any, skip_sid: Any, namespace: str | None,
+        timeout: float, ignore_queue: bool, single: bool | None,
+        callback: Callable[..., Any] | None = None,
+    ) -> gevent.event.AsyncResult:  # fmt: skip
+        """Send through the ack tracker (:mod:`.acks`); publish the ``EMIT`` event as emit does."""
+        token = _encoded_size.set(0)
+        try:
+            result = self.acks.request(event, data, namespace or "/", to, skip_sid, timeout,
+                                       callback, single, ignore_queue)  # fmt: skip
+            size = _encoded_size.get()
+        finally:
+            _encoded_size.reset(token)
+        if self.on_emit is not None:
+            args = data if isinstance(data, tuple) else () if data is None else (data,)
+            emitted = Event(EventKind.EMIT, namespace or "/", event, args=args,
+                            ack_requested=True, size=size, to=to)  # fmt: skip
+            self.on_emit(emitted)
+        return result
+
+    @property
+    def acks(self) -> AckTracker:
+        """The emits of this process waiting for acknowledgements with a timeout."""
+        tracker = self.__dict__.get("_ack_tracker")
+        if tracker is None:
+            tracker = self.__dict__["_ack_tracker"] = AckTracker(self)
+        return tracker
 
     def _emit(
         self,
@@ -161,12 +235,24 @@ class Operations(Reader):
         Works from handlers: events are dispatched off the transport's reader,
         so the client's answer can arrive while the handler waits.
 
-        :raises TimeoutError: when no answer came within ``timeout`` seconds.
+        :raises AckTimeout: (a :class:`TimeoutError`) when no answer came
+            within ``timeout`` seconds.
+        :raises AckDisconnected: as soon as the client disconnects without
+            answering.
         :return: the client's answer: one value, a tuple of values, or None.
         """
         to = to or sid
         if to is None:
             raise ValueError("call() needs a client: pass to=<sid>")
+        if not ignore_queue and not self.acks.carries_queue:
+            return self._call_through_socketio(event, data, to, namespace, timeout)
+        return self._ack_request(event, data, to, None, namespace, timeout, ignore_queue,
+                                 True).get()  # fmt: skip
+
+    def _call_through_socketio(
+        self, event: str, data: Any, to: Any, namespace: str | None, timeout: float
+    ) -> Any:
+        """``call()`` through a message queue that carries only python-socketio's callbacks."""
         answered = gevent.event.Event()
         answers: list[tuple[Any, ...]] = []
 
@@ -174,18 +260,11 @@ class Operations(Reader):
             answers.append(args)
             answered.set()
 
-        self.emit(
-            event,
-            data=data,
-            to=to,
-            namespace=namespace,
-            callback=on_answer,
-            ignore_queue=ignore_queue,
-        )
+        self.emit(event, data=data, to=to, namespace=namespace, callback=on_answer)
         if not answered.wait(timeout=timeout):
-            raise TimeoutError(f"no answer to {event!r} from {to} within {timeout} s")
-        answer = answers[0]
-        return answer if len(answer) > 1 else answer[0] if answer else None
+            raise AckTimeout(f"no answer to {event!r} from {to} within {timeout:g} s",
+                             event=event, to=to)  # fmt: skip
+        return answer_value(answers[0])
 
     def shutdown_gracefully(self, timeout: float) -> bool:
         """Finish what clients sent, then disconnect every client and close the transports.

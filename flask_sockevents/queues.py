@@ -22,6 +22,11 @@ What crosses the queue is JSON and nothing else:
 
 Binary arguments travel base64-encoded inside the JSON.
 
+Beside python-socketio's messages, the checked managers carry those of
+acknowledgements with a timeout (``ack_emit``, ``ack_count``,
+``ack_answer``; see :mod:`.acks`), checked the same way and handed to the
+server's ack tracker.
+
 Whoever can publish on the channel is trusted: a message there can emit
 anything to any client, disconnect any client, or move clients between rooms.
 Keep the queue private (Redis ACLs, TLS; see the README's production
@@ -44,6 +49,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import socketio
+
+from .acks import ACK_METHODS, MAX_ACK_TIMEOUT
 
 __all__ = [
     "DEFAULT_MAX_QUEUE_MESSAGE_SIZE",
@@ -81,8 +88,26 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "leave_room": {"sid": (str,), "room": _ROOM, "namespace": (str, _OPTIONAL)},
     "close_room": {"room": (*_ROOM, _OPTIONAL), "namespace": (str, _OPTIONAL)},
 }
+_NUMBER = (int, float)
+#: The messages of acknowledgements with a timeout across processes (see :mod:`.acks`).
+_FIELDS.update({
+    "ack_emit": {
+        **_FIELDS["emit"], "callback": (_OPTIONAL,), "host_id": (str,), "request": (str,),
+        "timeout": _NUMBER,
+    },
+    "ack_count": {"host_id": (str,), "request": (str,), "sids": (list,), "sid_room": (bool,)},
+    "ack_answer": {
+        "host_id": (str,), "request": (str,), "sid": (str,), "args": (list, _OPTIONAL),
+        "binary": (bool, _OPTIONAL), "gone": (bool, _OPTIONAL),
+    },
+})  # fmt: skip
 _REQUIRED = {"emit": ("event", "data"), "callback": ("host_id", "sid", "id", "args")}
 _REQUIRED.update({method: ("sid",) for method in ("disconnect", "enter_room", "leave_room")})
+_REQUIRED.update({
+    "ack_emit": ("event", "data", "host_id", "request", "timeout"),
+    "ack_count": ("host_id", "request", "sids", "sid_room"),
+    "ack_answer": ("host_id", "request", "sid"),
+})  # fmt: skip
 
 
 def message_problem(message: Any) -> str | None:
@@ -105,7 +130,11 @@ def message_problem(message: Any) -> str | None:
             return f"{method} with a malformed {name}"
         if isinstance(message.get(name), bool) and bool not in types:
             return f"{method} with a malformed {name}"  # True is an int, not an id
-    if method == "emit":
+    if method == "ack_emit" and not 0 < message["timeout"] <= MAX_ACK_TIMEOUT:
+        return "ack_emit with a malformed timeout"
+    if method == "ack_count" and not all(isinstance(sid, str) for sid in message["sids"]):
+        return "ack_count with a malformed sids"
+    if method in ("emit", "ack_emit"):
         callback = message.get("callback")
         if callback is not None and len(callback) != 3:
             return "emit with a malformed callback"
@@ -121,10 +150,14 @@ class _CheckedMessages:
 
     Mixed in before a python-socketio pub/sub manager: its ``_listen`` then
     yields only decoded messages that :func:`message_problem` accepts, so its
-    listening thread never raises on what a publisher sent.
+    listening thread never raises on what a publisher sent. It also carries
+    the messages of acknowledgements with a timeout (:mod:`.acks`), which
+    python-socketio does not know: they go to the server's ack tracker.
     """
 
     json: Any
+    server: Any
+    _publish: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -132,6 +165,20 @@ class _CheckedMessages:
         self.dropped_messages: Counter[str] = Counter()
         #: A message longer than this (bytes or characters) is dropped before decoding.
         self.max_message_size = DEFAULT_MAX_QUEUE_MESSAGE_SIZE
+
+    def publish_ack_message(self, message: dict[str, Any]) -> int | None:
+        """Publish an ``ack_*`` message; ``None``: the queue cannot tell who received it."""
+        self._publish(message)
+        return None
+
+    def _ack_message(self, message: dict[str, Any]) -> None:
+        tracker = getattr(self.server, "acks", None)
+        if tracker is None:
+            return
+        try:
+            tracker.handle_queue_message(message)
+        except Exception:
+            logger.exception("could not handle a message queue %s message", message["method"])
 
     def _checked(self, messages: Iterator[Any]) -> Iterator[dict[str, Any]]:
         for message in messages:
@@ -147,7 +194,10 @@ class _CheckedMessages:
             if problem is None:
                 problem = message_problem(message)
             if problem is None:
-                yield message
+                if message["method"] in ACK_METHODS:
+                    self._ack_message(message)
+                else:
+                    yield message
                 continue
             self.dropped_messages[problem] += 1
             first = self.dropped_messages[problem] == 1
@@ -196,6 +246,19 @@ class CheckedRedisManager(_CheckedMessages, socketio.RedisManager):
 
     def _listen(self) -> Iterator[Any]:
         return self._checked(super()._listen())
+
+    def publish_ack_message(self, message: dict[str, Any]) -> int | None:
+        """Publish an ``ack_*`` message; how many *other* processes received it.
+
+        Redis answers PUBLISH with the number of subscribers that received the
+        message; this process is one of them once its listener subscribed.
+        ``None`` when the message could not be published.
+        """
+        received = self._publish(message)
+        if isinstance(received, bool) or not isinstance(received, int):
+            return None
+        subscribed = bool(getattr(self.pubsub, "subscribed", False))
+        return max(0, received - subscribed)
 
 
 class JSONKombuManager(_CheckedMessages, socketio.KombuManager):

@@ -1,0 +1,19 @@
+"""Fixtures for the acknowledgement tests: the integration suite's apps, servers and clients.
+
+The clients connect over websocket only: the transports are the integration
+suite's concern, and waiting for answers does not depend on them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import bus_log, clients, make_app, serve
+
+__all__ = ["bus_log", "clients", "make_app", "serve"]
+
+
+@pytest.fixture
+def transports() -> list[str]:
+    """Every client of these tests connects over websocket."""
+    return ["websocket"]
