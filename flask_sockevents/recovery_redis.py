@@ -56,9 +56,10 @@ key                            type    content and bound
                                        packet plus about 30 bytes
 ``P:log:<namespace>:bytes``    string  the bytes the stream's entries hold
 ``P:session:<pid>``            hash    one session: about 250 bytes plus its
-                                       sid, rooms and managed session
-                                       (msgpack): 320 bytes with 20-character
-                                       ids, two rooms and a small session;
+                                       pid, sid, rooms and managed session
+                                       (msgpack): 285 bytes measured with
+                                       10-character ids, two rooms and a
+                                       one-entry managed session;
                                        lost ones expire with the window,
                                        tracked ones ``1.5 * window +
                                        liveness_timeout`` after their owner's
@@ -108,7 +109,7 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 """Bytes of encoded packets the log of one namespace keeps at most."""
 
 SESSION_OVERHEAD_BYTES = 250
-"""Redis memory a session record takes besides its encoded sid, rooms and managed session."""
+"""Redis memory a session takes besides its pid and its encoded sid, rooms and managed session."""
 
 _OFFSET = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _BATCH = 500  # commands per pipelined batch of session writes or renewals
