@@ -16,6 +16,9 @@ wait_for = functools.partial(testing.wait_for, timeout=TIMEOUT, interval=0.02)
 
 EVERYONE: frozenset[str] = frozenset()
 
+#: Sessions the owning process (``_owner.py``) tracks: ``pid-<n>``, ``sid-<n>``.
+SESSIONS_OF_AN_OWNER = 50
+
 
 def lost(
     pid: str,

@@ -10,49 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 import redis
 
 from flask_sockevents.recovery_redis import RedisStreamRecoveryStore
-from tests.production._support import ROOT
 
-from ._sessions import EVERYONE, TIMEOUT, wait_for
+from ._sessions import EVERYONE, SESSIONS_OF_AN_OWNER, TIMEOUT, wait_for
 
 MakeStore = Callable[..., RedisStreamRecoveryStore]
-SESSIONS = 50
-
-
-@pytest.fixture
-def start_owner(
-    redis_url: str, key_prefix: str, tmp_path: Path
-) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Starts ``_owner.py`` and waits until it tracks its sessions; kills it after the test."""
-    children: list[subprocess.Popen[bytes]] = []
-
-    def start(heartbeat: float, liveness: float, window: float) -> subprocess.Popen[bytes]:
-        output = tmp_path / f"owner-{len(children)}.out"
-        argv = [sys.executable, "-m", "tests.recovery_redis._owner", redis_url, key_prefix]
-        argv += [str(SESSIONS), str(heartbeat), str(liveness), str(window)]
-        with open(output, "wb") as out:
-            child = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        children.append(child)
-        wait_for(
-            lambda: child.poll() is not None or b"ready" in output.read_bytes(),
-            message="the owning process did not track its sessions",
-        )
-        assert child.poll() is None, output.read_text()
-        return child
-
-    yield start
-    for child in children:
-        if child.poll() is None:
-            child.kill()
-        child.wait(TIMEOUT)
+SESSIONS = SESSIONS_OF_AN_OWNER
 
 
 def _kill(child: subprocess.Popen[bytes], how: signal.Signals = signal.SIGKILL) -> None:
