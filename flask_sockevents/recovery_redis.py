@@ -111,7 +111,7 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 SESSION_OVERHEAD_BYTES = 250
 """Redis memory a session takes besides its pid and its encoded sid, rooms and managed session."""
 
-_OFFSET = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+_OFFSET = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # stream ids are two 64-bit numbers
 _BATCH = 500  # commands per pipelined batch of session writes or renewals
 
 # KEYS: stream, bytes counter. ARGV: packet, max_packets, max_bytes, window (ms).
@@ -500,18 +500,32 @@ class RedisStreamRecoveryStore:
     # -- the background thread -------------------------------------------------
 
     def flush(self) -> None:
-        """Write the tracked states noted since the last write, now."""
+        """Write the tracked states noted since the last write, now.
+
+        What could not be written (Redis unreachable) is written at the next
+        flush, unless a newer state, ``keep()`` or ``forget()`` came meanwhile.
+
+        :raises redis.exceptions.RedisError: when Redis fails.
+        """
         with self._write_lock:
             with self._pending_lock:
                 pending, self._pending = self._pending, {}
             items = list(pending.items())
-            for start in range(0, len(items), _BATCH):
-                pipe = self._redis.pipeline(transaction=False)
-                for pid, fields in items[start : start + _BATCH]:
-                    key = self._session_key(pid)
-                    pipe.hset(key, mapping=fields)
-                    pipe.pexpire(key, self._tracked_ttl_ms)
-                pipe.execute()
+            written = 0
+            try:
+                for start in range(0, len(items), _BATCH):
+                    pipe = self._redis.pipeline(transaction=False)
+                    for pid, fields in items[start : start + _BATCH]:
+                        key = self._session_key(pid)
+                        pipe.hset(key, mapping=fields)
+                        pipe.pexpire(key, self._tracked_ttl_ms)
+                    pipe.execute()
+                    written = start + _BATCH
+            finally:
+                with self._pending_lock:
+                    for pid, fields in items[written:]:
+                        if pid in self._tracked:
+                            self._pending.setdefault(pid, fields)
 
     def _beat(self) -> None:
         client_id = self._heartbeat_client.client_id()
@@ -536,18 +550,30 @@ class RedisStreamRecoveryStore:
     def _work(self) -> None:
         next_beat = time.monotonic() + self.heartbeat_interval
         next_renewal = time.monotonic() + self._renew_interval
+        failing = False
         while not self._stopping.wait(min(self.track_interval, self.heartbeat_interval)):
             try:
-                self.flush()
                 now = time.monotonic()
                 if now >= next_beat:
                     next_beat = now + self.heartbeat_interval
                     self._beat()
+                self.flush()
                 if now >= next_renewal:
                     next_renewal = now + self._renew_interval
                     self._renew()
-            except Exception:
-                logger.exception("connection state recovery: writing to Redis failed")
+            except Exception as exc:
+                # Once per outage at ERROR: the thread retries every tick.
+                logger.log(
+                    logging.DEBUG if failing else logging.ERROR,
+                    "connection state recovery: writing to Redis failed (%s); retrying",
+                    exc,
+                    exc_info=not failing,
+                )
+                failing = True
+            else:
+                if failing:
+                    logger.warning("connection state recovery: writing to Redis works again")
+                failing = False
 
     def close(self) -> None:
         """Write what is pending, mark this process gone, stop the thread, close connections.

@@ -4,15 +4,20 @@
 tracks ``SESSIONS`` connected sessions (pids ``pid-0``...; sid ``sid-<n>``,
 rooms ``{sid-<n>, "team"}``, managed session ``{"n": n}``), prints ``ready``
 once Redis holds them all, and sleeps until a signal ends it.
+
+Like a server process, it runs under gevent's monkey patching: the store's
+background thread is a greenlet.
 """
 
-from __future__ import annotations
+from gevent import monkey
 
-import sys
-import time
+monkey.patch_all()
 
-from flask_sockevents.recovery_redis import RedisStreamRecoveryStore
-from flask_sockevents.recovery_store import SessionState
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from flask_sockevents.recovery_redis import RedisStreamRecoveryStore  # noqa: E402
+from flask_sockevents.recovery_store import SessionState  # noqa: E402
 
 
 def main(
