@@ -100,7 +100,9 @@ def test_a_session_lost_longer_ago_than_the_window_is_not_kept(
     assert store.restore("pid-1", offset, "/") is None
 
 
-@pytest.mark.parametrize("offset", ["0-1", "99999999999999-0", "not-an-offset", "1-2-3", ""])
+@pytest.mark.parametrize(
+    "offset", ["0-1", "99999999999999-0", "1-99999999999999999999", "not-an-offset", "1-2-3", ""]
+)
 def test_an_offset_that_is_not_in_the_log_restores_nothing(
     make_store: MakeStore, offset: str
 ) -> None:
