@@ -130,7 +130,12 @@ _BATCH = 500  # commands per pipelined batch of session writes or renewals
 _LOG_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
 local total = redis.call('INCRBY', KEYS[2], #ARGV[1])
-local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
+local length = redis.call('XLEN', KEYS[1])
+if length == 1 and total ~= #ARGV[1] then
+  total = #ARGV[1]  -- a new stream: whatever the counter held is stale
+  redis.call('SET', KEYS[2], total)
+end
+local excess = length - tonumber(ARGV[2])
 local max_bytes = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 local now = redis.call('TIME')
@@ -261,7 +266,8 @@ class RedisStreamRecoveryStore:
     :param max_bytes: bytes of encoded packets kept per namespace (the
         newest packet is kept whatever its size).
     :param key_prefix: the prefix of every key.
-    :param redis_options: keyword arguments for ``Redis.from_url()``.
+    :param redis_options: keyword arguments for ``Redis.from_url()``
+        (``decode_responses`` is always ``False``).
     :param heartbeat_interval: seconds between renewals of this process's
         liveness key.
     :param liveness_timeout: seconds without a heartbeat after which this
@@ -270,8 +276,9 @@ class RedisStreamRecoveryStore:
         ``track()`` calls for a pid within it coalesce into one write.
     :param read_count: entries per ``XRANGE`` when restoring.
     :param detect_closed_connections: also count an owner as dead when its
-        Redis connection is closed (``CLIENT LIST ID``, which needs the
-        ``@admin`` ACL category; without it only the liveness key counts).
+        Redis connection is closed (``CLIENT LIST ID``, an ``@admin``
+        command: the Redis user needs ``+client|list``; refused, the store
+        logs it once and relies on liveness keys only).
     :raises ValueError: for bounds that do not fit together.
     """
 
@@ -315,7 +322,7 @@ class RedisStreamRecoveryStore:
         # the owner's seen key whenever the owner dies between two renewals.
         self._renew_interval = max_disconnection_duration / 2
         self._tracked_ttl_ms = int((1.5 * max_disconnection_duration + liveness_timeout) * 1000)
-        self._redis = redis_from_url(url, redis_options)
+        self._redis = redis_from_url(url, {**(redis_options or {}), "decode_responses": False})
         # The liveness key names this connection; kept open for the store's life.
         self._heartbeat_client = self._redis.client()
         self._log = self._redis.register_script(_LOG_SCRIPT)

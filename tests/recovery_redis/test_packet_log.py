@@ -172,3 +172,18 @@ def test_a_long_log_is_read_in_chunks_of_read_count(
     assert [packet.data[1] for packet in restored[1]] == list(range(30))
     calls = redis_client.info("commandstats")["cmdstat_xrange"]["calls"] - xrange_calls
     assert calls >= 30 // 3
+
+
+def test_the_byte_count_of_a_new_stream_starts_afresh(
+    make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    data = ["news", "hello"]
+    redis_client.set(f"{key_prefix}:log:/:bytes", 10**9)  # left by a stream that is gone
+    store = make_store(max_bytes=1000)
+
+    store.log("/", EVERYONE, EVERYONE, data)
+    store.log("/", EVERYONE, EVERYONE, data)
+
+    size = len(msgpack.packb([[], [], data], use_bin_type=True))
+    assert redis_client.xlen(f"{key_prefix}:log:/") == 2
+    assert int(redis_client.get(f"{key_prefix}:log:/:bytes") or 0) == 2 * size

@@ -255,3 +255,16 @@ def test_bounds_that_do_not_fit_together_are_refused(make_store: MakeStore, opti
 def test_an_unsupported_url_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported Redis URL scheme"):
         RedisStreamRecoveryStore("amqp://localhost")
+
+
+def test_redis_options_asking_for_decoded_responses_change_nothing(make_store: MakeStore) -> None:
+    store = make_store(redis_options={"decode_responses": True})
+    offset = store.log("/", EVERYONE, EVERYONE, ["before"])
+    store.keep(lost("pid-1", saved_session={"token": b"\xff"}))
+    store.log("/", EVERYONE, EVERYONE, ["missed", b"\xff"])
+
+    restored = store.restore("pid-1", offset, "/")
+
+    assert restored is not None
+    assert restored[0].saved_session == {"token": b"\xff"}
+    assert restored[1][0].data[:2] == ["missed", b"\xff"]
