@@ -14,14 +14,22 @@ namespace (as the in-memory store does) and lets a restore read only its own
 namespace's packets. Each log call runs one Lua script that appends the entry
 and then trims the oldest entries, exactly, while the stream holds more than
 ``max_packets`` entries, more than ``max_bytes`` of encoded packets (the
-script keeps the running total in a counter key) or entries older than
+script keeps the running total in a meta hash) or entries older than
 ``max_disconnection_duration``; the newest entry is always kept, so the
-offset just returned is valid. Trimming is exact (``XTRIM MINID <first kept
+offset just returned is valid.
+
+As in the in-memory store, a client's offset need not still be in the log:
+a packet that left it for its age was logged before any session still in
+the window was lost, so no recoverable client missed it. The meta hash notes
+the newest entry pushed out by the count or byte cap instead; a client whose
+offset is older than that may have missed it and comes back as a new
+session, as does one whose offset was never given (newer than the oldest
+entry yet not in the log, or in the future). Trimming is exact (``XTRIM MINID <first kept
 id>``) rather than node's approximate ``MAXLEN ~``, so that the byte counter
 knows which entries went; Redis frees a trimmed entry's memory with the rest
 of its stream node, so the log may hold up to one node (4 KB or 100 entries
 by default) of trimmed entries. A namespace that logs nothing for the window
-loses its stream and counter entirely (both expire). Each log call is one
+loses its stream and meta hash entirely (both expire). Each log call is one
 round trip to Redis: about 2,000 a second from one Python thread on a
 loopback Redis.
 
@@ -60,7 +68,8 @@ key                            type    content and bound
                                        (plus the newest), none older than the
                                        window; each entry costs its encoded
                                        packet plus about 30 bytes
-``P:log:<namespace>:bytes``    string  the bytes the stream's entries hold
+``P:log:<namespace>:meta``     hash    the bytes the stream's entries hold,
+                                       the newest id pushed out by a cap
 ``P:session:<pid>``            hash    one session: about 250 bytes plus its
                                        pid, sid, rooms and managed session
                                        (msgpack): 285 bytes measured with
@@ -124,33 +133,57 @@ SESSION_OVERHEAD_BYTES = 250
 _OFFSET = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # stream ids are two 64-bit numbers
 _BATCH = 500  # commands per pipelined batch of session writes or renewals
 
-# KEYS: stream, bytes counter. ARGV: packet, max_packets, max_bytes, window (ms).
+# Stream ids as {milliseconds, sequence} compared in Lua (numbers are doubles:
+# exact for the milliseconds of any date, and for sequences below 2^53).
+_LUA_IDS = """
+local function parse_id(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return {tonumber(ms), tonumber(seq)}
+end
+local function older(a, b)
+  local x, y = parse_id(a), parse_id(b)
+  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
+end
+local function now_ms()
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
+"""
+
+# KEYS: stream, its meta hash. ARGV: packet, max_packets, max_bytes, window (ms).
 # Appends, then trims the oldest entries (exactly, never the one just added)
-# while any bound is exceeded, and lets both keys expire after the window.
-_LOG_SCRIPT = """
+# while any bound is exceeded; notes in meta the bytes the stream holds and
+# the newest entry pushed out by the count or byte cap (``capped``); lets both
+# keys expire after the window.
+_LOG_SCRIPT = (
+    _LUA_IDS
+    + """
 local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
-local total = redis.call('INCRBY', KEYS[2], #ARGV[1])
+local total = redis.call('HINCRBY', KEYS[2], 'bytes', #ARGV[1])
 local length = redis.call('XLEN', KEYS[1])
 if length == 1 and total ~= #ARGV[1] then
   total = #ARGV[1]  -- a new stream: whatever the counter held is stale
-  redis.call('SET', KEYS[2], total)
+  redis.call('HSET', KEYS[2], 'bytes', total)
 end
 local excess = length - tonumber(ARGV[2])
 local max_bytes = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
-local now = redis.call('TIME')
-local oldest_kept = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - window
+local oldest_kept = now_ms() - window
 local first_kept = nil
+local capped = nil
 local removed = false
 local start = '-'
 local count = 2
 while first_kept == nil do
   local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', count)
   for _, entry in ipairs(entries) do
-    local entry_ms = tonumber(string.match(entry[1], '^(%d+)'))
-    if entry[1] == id or (excess <= 0 and total <= max_bytes and entry_ms >= oldest_kept) then
+    local aged = parse_id(entry[1])[1] < oldest_kept
+    if entry[1] == id or (excess <= 0 and total <= max_bytes and not aged) then
       first_kept = entry[1]
       break
+    end
+    if not aged then
+      capped = entry[1]  -- a packet a client in the window may have missed
     end
     excess = excess - 1
     total = total - #entry[2][2]
@@ -163,17 +196,29 @@ while first_kept == nil do
 end
 if removed then
   redis.call('XTRIM', KEYS[1], 'MINID', first_kept)
-  redis.call('SET', KEYS[2], total)
+  redis.call('HSET', KEYS[2], 'bytes', total)
+end
+if capped then
+  redis.call('HSET', KEYS[2], 'capped', capped)
 end
 redis.call('PEXPIRE', KEYS[1], window)
 redis.call('PEXPIRE', KEYS[2], window)
 return id
 """
+)
 
-# KEYS: session, stream, owner's alive key, owner's seen key.
+# KEYS: session, stream, its meta hash, owner's alive key, owner's seen key.
 # ARGV: namespace, offset, owner seen by the caller, '1' if its connection is closed.
-# Returns {state, lost_at, last id in the stream} and deletes the session, or nil.
-_TAKE_SCRIPT = """
+# Deletes the session and returns {state, lost_at, last id to read}, or nil.
+#
+# The offset is good when it is in the log, or when it left the log for its
+# age (it is older than every entry, and not in the future) and no newer
+# packet was pushed out by the count or byte cap. A packet that left for its
+# age was logged more than the window ago, before any session still in the
+# window was lost: no client that may recover missed it.
+_TAKE_SCRIPT = (
+    _LUA_IDS
+    + """
 local record = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'o')
 if not record[1] or record[2] ~= ARGV[1] then
   return nil
@@ -183,21 +228,30 @@ if lost_at == '' then
   if record[4] ~= ARGV[3] then
     return nil
   end
-  if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+  if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then
     return nil
   end
-  lost_at = redis.call('GET', KEYS[4])
+  lost_at = redis.call('GET', KEYS[5])
 end
 redis.call('DEL', KEYS[1])
 if not lost_at then
   return nil
 end
-if #redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2]) == 0 then
+local offset = ARGV[2]
+if #redis.call('XRANGE', KEYS[2], offset, offset) == 0 then
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  if (first and not older(offset, first[1])) or parse_id(offset)[1] > now_ms() then
+    return nil
+  end
+end
+local capped = redis.call('HGET', KEYS[3], 'capped')
+if capped and older(offset, capped) then
   return nil
 end
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-return {record[1], lost_at, last[1][1]}
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+return {record[1], lost_at, last and last[1] or offset}
 """
+)
 
 
 def redis_from_url(url: str, options: dict[str, Any] | None = None) -> Any:
@@ -281,6 +335,9 @@ class RedisStreamRecoveryStore:
         logs it once and relies on liveness keys only).
     :raises ValueError: for bounds that do not fit together.
     """
+
+    #: Whether :meth:`track` needs calling: it keeps connected sessions in Redis.
+    tracks_connected_sessions = True
 
     def __init__(
         self,
@@ -366,7 +423,7 @@ class RedisStreamRecoveryStore:
         """
         payload = _encode([sorted(rooms), sorted(except_rooms), data], "this packet")
         stream = self._stream_key(namespace)
-        keys = [stream, f"{stream}:bytes"]
+        keys = [stream, f"{stream}:meta"]
         entry_id = self._log(
             keys=keys, args=[payload, self.max_packets, self.max_bytes, self._window_ms]
         )
@@ -376,17 +433,19 @@ class RedisStreamRecoveryStore:
         self, namespace: str, offset: str, last: str, rooms: frozenset[str]
     ) -> list[LoggedPacket] | None:
         """The packets after ``offset`` up to ``last`` that reached ``rooms``, or ``None``
-        when the log was trimmed past ``offset`` meanwhile."""
+        when the count or byte cap pushed one of them out of the log meanwhile."""
         stream = self._stream_key(namespace)
         packets: list[LoggedPacket] = []
         cursor = offset
         while _id(cursor) < _id(last):
             pipe = self._redis.pipeline(transaction=True)
             pipe.xrange(stream, f"({cursor}", last, count=self.read_count)
-            pipe.xrange(stream, "-", "+", count=1)
-            entries, oldest = pipe.execute()
-            if not entries or not oldest or _id(oldest[0][0]) > _id(cursor):
-                return None  # entries after the cursor may have been trimmed
+            pipe.hget(f"{stream}:meta", "capped")
+            entries, capped = pipe.execute()
+            if capped is not None and _id(capped) > _id(cursor):
+                return None
+            if not entries:
+                break  # the rest left for its age: logged before the window
             for entry_id, fields in entries:
                 cursor = entry_id.decode()
                 packet_rooms, packet_except, data = _decode(fields[b"p"])
@@ -459,8 +518,10 @@ class RedisStreamRecoveryStore:
         """Take ``pid``'s session in ``namespace`` and the packets it missed, once.
 
         A tracked session is taken only when its owner is gone (see the
-        module documentation). The session is deleted even when ``offset``
-        is no longer in the log (the client then starts a new session).
+        module documentation); ``offset`` is good if it is in the log, or
+        left it for its age with no newer packet pushed out by a cap (see
+        the module documentation). The session is deleted even when
+        ``offset`` is not good (the client then starts a new session).
         ``None`` when there is nothing to restore.
 
         :raises redis.exceptions.RedisError: when Redis fails (the client
@@ -481,8 +542,9 @@ class RedisStreamRecoveryStore:
                 owner_closed = self._connection_closed(client_id)
                 if not owner_closed:
                     return None
+        stream = self._stream_key(namespace)
         taken = self._take(
-            keys=[key, self._stream_key(namespace), alive_key, self._process_key(owner, "seen")],
+            keys=[key, stream, f"{stream}:meta", alive_key, self._process_key(owner, "seen")],
             args=[namespace, offset, owner, "1" if owner_closed else "0"],
         )
         if taken is None:

@@ -95,13 +95,15 @@ def test_the_log_of_a_namespace_keeps_at_most_max_packets(
     store = make_store(max_packets=5)
     offsets = [store.log("/", EVERYONE, EVERYONE, ["news", n]) for n in range(8)]
     store.log("/other", EVERYONE, EVERYONE, ["elsewhere"])
-    store.keep(lost("pid-trimmed"))
-    store.keep(lost("pid-kept"))
+    for pid in ("pid-missed-a-pushed-out-packet", "pid-missed-none", "pid-later"):
+        store.keep(lost(pid))
 
     assert redis_client.xlen(f"{key_prefix}:log:/") == 5
     assert redis_client.xlen(f"{key_prefix}:log:/other") == 1
-    assert store.restore("pid-trimmed", offsets[2], "/") is None
-    assert _names(store.restore("pid-kept", offsets[3], "/")) == ["news"] * 4
+    # offsets[2] was pushed out, so a client that received only offsets[1] missed it.
+    assert store.restore("pid-missed-a-pushed-out-packet", offsets[1], "/") is None
+    assert _names(store.restore("pid-missed-none", offsets[2], "/")) == ["news"] * 5
+    assert _names(store.restore("pid-later", offsets[4], "/")) == ["news"] * 3
 
 
 def test_the_log_of_a_namespace_keeps_at_most_max_bytes_of_packets(
@@ -112,13 +114,14 @@ def test_the_log_of_a_namespace_keeps_at_most_max_bytes_of_packets(
     store = make_store(max_bytes=1000)
     offsets = [store.log("/", EVERYONE, EVERYONE, data) for _ in range(10)]
     kept = 1000 // size
-    store.keep(lost("pid-trimmed"))
-    store.keep(lost("pid-kept"))
+    store.keep(lost("pid-missed-a-pushed-out-packet"))
+    store.keep(lost("pid-missed-none"))
 
     assert redis_client.xlen(f"{key_prefix}:log:/") == kept
-    assert int(redis_client.get(f"{key_prefix}:log:/:bytes") or 0) == kept * size
-    assert store.restore("pid-trimmed", offsets[-kept - 1], "/") is None
-    assert len(_names(store.restore("pid-kept", offsets[-kept], "/"))) == kept - 1
+    assert int(redis_client.hget(f"{key_prefix}:log:/:meta", "bytes") or 0) == kept * size
+    pushed_out = offsets[-kept - 1]
+    assert store.restore("pid-missed-a-pushed-out-packet", offsets[-kept - 2], "/") is None
+    assert len(_names(store.restore("pid-missed-none", pushed_out, "/"))) == kept
 
 
 def test_the_newest_packet_is_kept_even_when_larger_than_max_bytes(
@@ -137,23 +140,42 @@ def test_packets_older_than_the_window_are_trimmed_at_the_next_log(
     make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     store = make_store(max_disconnection_duration=1, heartbeat_interval=0.1, liveness_timeout=0.5)
+    store.log("/", EVERYONE, EVERYONE, ["old"])
+    logged_at = time.time()
+    wait_for(lambda: time.time() > logged_at + 1.1)
+
+    store.log("/", EVERYONE, EVERYONE, ["new"])
+
+    assert [fields[b"p"] for _, fields in redis_client.xrange(f"{key_prefix}:log:/")] == [
+        msgpack.packb([[], [], ["new"]], use_bin_type=True)
+    ]
+
+
+def test_an_offset_that_left_the_log_for_its_age_restores_the_packets_after_it(
+    make_store: MakeStore,
+) -> None:
+    # Logged before the window, it was received by a client connected then: the
+    # client missed nothing that left the log.
+    store = make_store(max_disconnection_duration=1, heartbeat_interval=0.1, liveness_timeout=0.5)
     old = store.log("/", EVERYONE, EVERYONE, ["old"])
     logged_at = time.time()
     wait_for(lambda: time.time() > logged_at + 1.1)
-    store.log("/", EVERYONE, EVERYONE, ["new"])
     store.keep(lost("pid-1"))
+    store.log("/", EVERYONE, EVERYONE, ["new"])
 
-    assert redis_client.xlen(f"{key_prefix}:log:/") == 1
-    assert store.restore("pid-1", old, "/") is None
+    assert _names(store.restore("pid-1", old, "/")) == ["new"]
 
 
 def test_the_log_of_a_namespace_that_stays_quiet_for_the_window_disappears(
     make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     store = make_store(max_disconnection_duration=1, heartbeat_interval=0.1, liveness_timeout=0.5)
-    store.log("/", EVERYONE, EVERYONE, ["news"])
+    offset = store.log("/", EVERYONE, EVERYONE, ["news"])
 
-    wait_for(lambda: not redis_client.exists(f"{key_prefix}:log:/", f"{key_prefix}:log:/:bytes"))
+    wait_for(lambda: not redis_client.exists(f"{key_prefix}:log:/", f"{key_prefix}:log:/:meta"))
+    store.keep(lost("pid-1"))
+
+    assert _names(store.restore("pid-1", offset, "/")) == []
 
 
 def test_a_long_log_is_read_in_chunks_of_read_count(
@@ -178,7 +200,7 @@ def test_the_byte_count_of_a_new_stream_starts_afresh(
     make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     data = ["news", "hello"]
-    redis_client.set(f"{key_prefix}:log:/:bytes", 10**9)  # left by a stream that is gone
+    redis_client.hset(f"{key_prefix}:log:/:meta", "bytes", 10**9)  # left by a gone stream
     store = make_store(max_bytes=1000)
 
     store.log("/", EVERYONE, EVERYONE, data)
@@ -186,4 +208,4 @@ def test_the_byte_count_of_a_new_stream_starts_afresh(
 
     size = len(msgpack.packb([[], [], data], use_bin_type=True))
     assert redis_client.xlen(f"{key_prefix}:log:/") == 2
-    assert int(redis_client.get(f"{key_prefix}:log:/:bytes") or 0) == 2 * size
+    assert int(redis_client.hget(f"{key_prefix}:log:/:meta", "bytes") or 0) == 2 * size

@@ -101,9 +101,9 @@ def test_a_session_lost_longer_ago_than_the_window_is_not_kept(
 
 
 @pytest.mark.parametrize(
-    "offset", ["0-1", "99999999999999-0", "1-99999999999999999999", "not-an-offset", "1-2-3", ""]
+    "offset", ["99999999999999-0", "1-99999999999999999999", "not-an-offset", "1-2-3", ""]
 )
-def test_an_offset_that_is_not_in_the_log_restores_nothing(
+def test_an_offset_that_was_never_given_restores_nothing(
     make_store: MakeStore, offset: str
 ) -> None:
     store = make_store()
@@ -111,6 +111,18 @@ def test_an_offset_that_is_not_in_the_log_restores_nothing(
     store.keep(lost("pid-1"))
 
     assert store.restore("pid-1", offset, "/") is None
+
+
+def test_an_offset_among_the_logged_ones_that_was_never_given_restores_nothing(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    first = store.log("/", EVERYONE, EVERYONE, ["news"])
+    store.log("/", EVERYONE, EVERYONE, ["news"])
+    store.keep(lost("pid-1"))
+    milliseconds, sequence = first.split("-")
+
+    assert store.restore("pid-1", f"{milliseconds}-{int(sequence) + 1000}", "/") is None
 
 
 def test_an_unknown_pid_restores_nothing(make_store: MakeStore) -> None:
