@@ -70,15 +70,13 @@ key                            type    content and bound
                                        packet plus about 30 bytes
 ``P:log:<namespace>:meta``     hash    the bytes the stream's entries hold,
                                        the newest id pushed out by a cap
-``P:session:<pid>``            hash    one session: about 250 bytes plus its
-                                       pid, sid, rooms and managed session
-                                       (msgpack): 285 bytes measured with
-                                       10-character ids, two rooms and a
-                                       one-entry managed session;
-                                       lost ones expire with the window,
-                                       tracked ones ``1.5 * window +
+``P:session:<pid>``            hash    one session; lost ones expire with the
+                                       window, tracked ones ``1.5 * window +
                                        liveness_timeout`` after their owner's
                                        last renewal
+``P:lost``                     zset    the lost sessions' pids by time of
+                                       loss: ≤ ``max_sessions``, the first
+                                       lost leaving first
 ``P:process:<owner>:alive``    string  the owner's Redis client id; expires
                                        ``liveness_timeout`` after its last
                                        heartbeat
@@ -86,6 +84,11 @@ key                            type    content and bound
                                        (:func:`time.time`); expires the
                                        window after it
 ============================== ======= =======================================
+
+A lost session takes about 370 bytes (its hash and its place in
+``P:lost``) plus its pid, sid, rooms and managed session: 413 bytes
+measured for each of 10,000 sessions with 10-character ids, two rooms and a
+one-entry managed session. A tracked session takes about 120 bytes less.
 
 Packets and sessions are encoded with msgpack, so ``bytes`` arguments come
 back as ``bytes`` and strings as strings; tuples come back as lists, as
@@ -114,6 +117,7 @@ from .recovery_store import LoggedPacket, SessionState
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PACKETS",
+    "DEFAULT_MAX_SESSIONS",
     "SESSION_OVERHEAD_BYTES",
     "RedisStreamRecoveryStore",
     "redis_from_url",
@@ -127,8 +131,11 @@ DEFAULT_MAX_PACKETS = 10_000
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 """Bytes of encoded packets the log of one namespace keeps at most."""
 
-SESSION_OVERHEAD_BYTES = 250
-"""Redis memory a session takes besides its pid and its encoded sid, rooms and managed session."""
+DEFAULT_MAX_SESSIONS = 100_000
+"""Lost sessions kept at once, by all the processes sharing the store."""
+
+SESSION_OVERHEAD_BYTES = 370
+"""Redis memory a lost session takes besides its pid and its encoded sid, rooms and session."""
 
 _OFFSET = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # stream ids are two 64-bit numbers
 _BATCH = 500  # commands per pipelined batch of session writes or renewals
@@ -207,8 +214,8 @@ return id
 """
 )
 
-# KEYS: session, stream, its meta hash, owner's alive key, owner's seen key.
-# ARGV: namespace, offset, owner seen by the caller, '1' if its connection is closed.
+# KEYS: session, stream, its meta hash, owner's alive key, owner's seen key, lost index.
+# ARGV: namespace, offset, owner seen by the caller, '1' if its connection is closed, pid.
 # Deletes the session and returns {state, lost_at, last id to read}, or nil.
 #
 # The offset is good when it is in the log, or when it left the log for its
@@ -234,6 +241,7 @@ if lost_at == '' then
   lost_at = redis.call('GET', KEYS[5])
 end
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[6], ARGV[5])
 if not lost_at then
   return nil
 end
@@ -252,6 +260,30 @@ local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
 return {record[1], lost_at, last and last[1] or offset}
 """
 )
+
+
+# KEYS: session, lost index. ARGV: state, namespace, lost_at, owner, TTL (ms),
+# pid, max_sessions, oldest lost_at still in the window, session key prefix.
+# Writes the lost session, indexes it by lost_at, drops index entries past the
+# window (their sessions expired), and drops the sessions lost first while
+# more than max_sessions are kept.
+_KEEP_SCRIPT = """
+redis.call('HSET', KEYS[1], 's', ARGV[1], 'n', ARGV[2], 'l', ARGV[3], 'o', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[7])
+if excess > 0 then
+  for _, pid in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+    local key = ARGV[9] .. pid
+    if redis.call('HGET', key, 'l') ~= '' then
+      redis.call('DEL', key)
+    end
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+"""
 
 
 def redis_from_url(url: str, options: dict[str, Any] | None = None) -> Any:
@@ -319,7 +351,12 @@ class RedisStreamRecoveryStore:
     :param max_packets: packets kept per namespace.
     :param max_bytes: bytes of encoded packets kept per namespace (the
         newest packet is kept whatever its size).
+    :param max_sessions: lost sessions kept at once, by all the processes
+        together; the one lost first leaves first.
     :param key_prefix: the prefix of every key.
+    :param channel: the message queue's channel, if any: keys then start
+        with ``<key_prefix>:<channel>``, so that apps sharing a Redis server
+        on different channels keep apart.
     :param redis_options: keyword arguments for ``Redis.from_url()``
         (``decode_responses`` is always ``False``).
     :param heartbeat_interval: seconds between renewals of this process's
@@ -346,7 +383,9 @@ class RedisStreamRecoveryStore:
         max_disconnection_duration: float = 120,
         max_packets: int = DEFAULT_MAX_PACKETS,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
         key_prefix: str = "sockevents:recovery",
+        channel: str | None = None,
         redis_options: dict[str, Any] | None = None,
         heartbeat_interval: float = 1.0,
         liveness_timeout: float = 5.0,
@@ -359,14 +398,17 @@ class RedisStreamRecoveryStore:
                 "need 0 < heartbeat_interval < liveness_timeout < max_disconnection_duration, got "
                 f"{heartbeat_interval}, {liveness_timeout} and {max_disconnection_duration}"
             )
-        if max_packets < 1 or max_bytes < 1 or read_count < 1 or track_interval <= 0:
+        if min(max_packets, max_bytes, max_sessions, read_count) < 1 or track_interval <= 0:
             raise ValueError(
-                "max_packets, max_bytes, read_count and track_interval must be positive"
+                "max_packets, max_bytes, max_sessions, read_count and track_interval "
+                "must be positive"
             )
         self.max_disconnection_duration = max_disconnection_duration
         self.max_packets = max_packets
         self.max_bytes = max_bytes
-        self.key_prefix = key_prefix
+        self.max_sessions = max_sessions
+        #: The prefix of every key: ``key_prefix``, then ``channel`` if given.
+        self.key_prefix = key_prefix if channel is None else f"{key_prefix}:{channel}"
         self.heartbeat_interval = heartbeat_interval
         self.liveness_timeout = liveness_timeout
         self.track_interval = track_interval
@@ -375,6 +417,7 @@ class RedisStreamRecoveryStore:
         #: This store's id: the owner of the sessions it tracks.
         self.owner = uuid.uuid4().hex
         self._window_ms = int(max_disconnection_duration * 1000)
+        self._lost_key = f"{self.key_prefix}:lost"
         # Tracked sessions are renewed every half window; their TTL outlasts
         # the owner's seen key whenever the owner dies between two renewals.
         self._renew_interval = max_disconnection_duration / 2
@@ -384,6 +427,7 @@ class RedisStreamRecoveryStore:
         self._heartbeat_client = self._redis.client()
         self._log = self._redis.register_script(_LOG_SCRIPT)
         self._take = self._redis.register_script(_TAKE_SCRIPT)
+        self._keep = self._redis.register_script(_KEEP_SCRIPT)
         self._pending: dict[str, dict[str, bytes | str]] = {}
         self._tracked: set[str] = set()
         self._pending_lock = threading.Lock()  # guards _pending and _tracked, never held on I/O
@@ -497,20 +541,35 @@ class RedisStreamRecoveryStore:
         remaining_ms = int((session.lost_at + self.max_disconnection_duration - time.time()) * 1000)
         with self._write_lock:
             self._untrack(session.pid)
-            key = self._session_key(session.pid)
             if remaining_ms <= 0:
-                self._redis.delete(key)
+                self._forget(session.pid)
                 return
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.hset(key, mapping=fields)
-            pipe.pexpire(key, remaining_ms)
-            pipe.execute()
+            self._keep(
+                keys=[self._session_key(session.pid), self._lost_key],
+                args=[
+                    fields["s"],
+                    fields["n"],
+                    fields["l"],
+                    fields["o"],
+                    remaining_ms,
+                    session.pid,
+                    self.max_sessions,
+                    repr(time.time() - self.max_disconnection_duration),
+                    self._session_key(""),
+                ],
+            )
 
     def forget(self, pid: str) -> None:
         """Drop ``pid``'s session, lost or tracked."""
         with self._write_lock:
             self._untrack(pid)
-            self._redis.delete(self._session_key(pid))
+            self._forget(pid)
+
+    def _forget(self, pid: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self._session_key(pid))
+        pipe.zrem(self._lost_key, pid)
+        pipe.execute()
 
     def restore(
         self, pid: str, offset: str, namespace: str
@@ -544,8 +603,15 @@ class RedisStreamRecoveryStore:
                     return None
         stream = self._stream_key(namespace)
         taken = self._take(
-            keys=[key, stream, f"{stream}:meta", alive_key, self._process_key(owner, "seen")],
-            args=[namespace, offset, owner, "1" if owner_closed else "0"],
+            keys=[
+                key,
+                stream,
+                f"{stream}:meta",
+                alive_key,
+                self._process_key(owner, "seen"),
+                self._lost_key,
+            ],
+            args=[namespace, offset, owner, "1" if owner_closed else "0", pid],
         )
         if taken is None:
             return None

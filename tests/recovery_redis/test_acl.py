@@ -20,7 +20,7 @@ MakeStore = Callable[..., RedisStreamRecoveryStore]
 
 #: The permissions docs/production.md lists, besides the keys.
 DOCUMENTED = (
-    "-@all +@stream +@hash +@string +@keyspace +@scripting +@transaction +time "
+    "-@all +@stream +@hash +@string +@sortedset +@keyspace +@scripting +@transaction +time "
     "+client|id +client|list +ping +hello +auth"
 )
 

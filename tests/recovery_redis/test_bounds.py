@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import msgpack
@@ -61,3 +62,35 @@ def test_sessions_whose_clients_never_come_back_leave_nothing_after_the_window(
 
     wait_for(lambda: _session_keys(redis_client, key_prefix) == 0)
     wait_for(lambda: not redis_client.keys(f"{key_prefix}:*"))
+
+
+def test_at_most_max_sessions_lost_sessions_are_kept_the_first_lost_leaving_first(
+    make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    store = make_store(max_sessions=100)
+    offset = store.log("/", EVERYONE, EVERYONE, ["news"])
+    now = time.time()
+
+    for n in range(150):
+        store.keep(lost(f"pid-{n}", sid=f"sid-{n}", lost_at=now - 150 + n))
+
+    assert _session_keys(redis_client, key_prefix) == 100
+    assert redis_client.zcard(f"{key_prefix}:lost") == 100
+    assert store.restore("pid-49", offset, "/") is None
+    assert store.restore("pid-50", offset, "/") is not None
+    assert store.restore("pid-149", offset, "/") is not None
+    assert redis_client.zcard(f"{key_prefix}:lost") == 98
+
+
+def test_restored_and_forgotten_sessions_leave_the_index_of_lost_sessions(
+    make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    store = make_store()
+    offset = store.log("/", EVERYONE, EVERYONE, ["news"])
+    for n in range(3):
+        store.keep(lost(f"pid-{n}", sid=f"sid-{n}"))
+
+    store.forget("pid-0")
+    store.restore("pid-1", offset, "/")
+
+    assert redis_client.zrange(f"{key_prefix}:lost", 0, -1) == [b"pid-2"]

@@ -257,6 +257,7 @@ def test_a_managed_session_msgpack_cannot_encode_is_refused_with_an_error(
         {"liveness_timeout": 200},
         {"max_packets": 0},
         {"max_bytes": 0},
+        {"max_sessions": 0},
     ],
 )
 def test_bounds_that_do_not_fit_together_are_refused(make_store: MakeStore, options: dict) -> None:
@@ -280,3 +281,16 @@ def test_redis_options_asking_for_decoded_responses_change_nothing(make_store: M
     assert restored is not None
     assert restored[0].saved_session == {"token": b"\xff"}
     assert restored[1][0].data[:2] == ["missed", b"\xff"]
+
+
+def test_stores_on_different_channels_keep_apart(
+    make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    chat = make_store(channel="chat")
+    game = make_store(channel="game")
+    offset = chat.log("/", EVERYONE, EVERYONE, ["news"])
+    chat.keep(lost("pid-1"))
+
+    assert game.restore("pid-1", offset, "/") is None
+    assert redis_client.exists(f"{key_prefix}:chat:session:pid-1")
+    assert chat.restore("pid-1", offset, "/") is not None
