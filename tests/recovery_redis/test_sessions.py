@@ -294,3 +294,17 @@ def test_stores_on_different_channels_keep_apart(
     assert game.restore("pid-1", offset, "/") is None
     assert redis_client.exists(f"{key_prefix}:chat:session:pid-1")
     assert chat.restore("pid-1", offset, "/") is not None
+
+
+def test_a_live_process_renews_its_tracked_sessions_beyond_their_ttl(
+    make_store: MakeStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    # Tracked sessions live 1.5 windows + the liveness timeout (2 s here) unless renewed.
+    store = make_store(max_disconnection_duration=1, heartbeat_interval=0.1, liveness_timeout=0.5)
+    store.track(connected("pid-1"))
+    store.flush()
+    tracked_at = time.time()
+
+    wait_for(lambda: time.time() > tracked_at + 4)
+
+    assert redis_client.pttl(f"{key_prefix}:session:pid-1") > 0
