@@ -97,9 +97,10 @@ back as ``bytes`` and strings as strings; tuples come back as lists, as
 through JSON. A value msgpack cannot encode (a ``datetime``, an object, an
 integer beyond 64 bits) raises :class:`TypeError` naming it.
 
-(This module is longer than most: a third of it is this documentation of the
-keys and bounds, and the two Lua scripts, kept beside the methods that run
-them.)
+The Lua scripts the store runs are in :mod:`.recovery_redis_scripts`. (This
+module is longer than most: a fifth of it is this documentation of the keys
+and bounds, and the store's three duties, the log, the sessions and the
+liveness of its process, share its locks.)
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ from urllib.parse import urlparse
 
 import msgpack
 
+from . import recovery_redis_scripts as scripts
 from .recovery_store import LoggedPacket, SessionState
 
 __all__ = [
@@ -141,151 +143,6 @@ SESSION_OVERHEAD_BYTES = 370
 
 _OFFSET = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # stream ids are two 64-bit numbers
 _BATCH = 500  # commands per pipelined batch of session writes or renewals
-
-# Stream ids as {milliseconds, sequence} compared in Lua (numbers are doubles:
-# exact for the milliseconds of any date, and for sequences below 2^53).
-_LUA_IDS = """
-local function parse_id(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return {tonumber(ms), tonumber(seq)}
-end
-local function older(a, b)
-  local x, y = parse_id(a), parse_id(b)
-  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
-end
-local function now_ms()
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-end
-"""
-
-# KEYS: stream, its meta hash. ARGV: packet, max_packets, max_bytes, window (ms).
-# Appends, then trims the oldest entries (exactly, never the one just added)
-# while any bound is exceeded; notes in meta the bytes the stream holds and
-# the newest entry pushed out by the count or byte cap (``capped``); lets both
-# keys expire after the window.
-_LOG_SCRIPT = (
-    _LUA_IDS
-    + """
-local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
-local total = redis.call('HINCRBY', KEYS[2], 'bytes', #ARGV[1])
-local length = redis.call('XLEN', KEYS[1])
-if length == 1 and total ~= #ARGV[1] then
-  total = #ARGV[1]  -- a new stream: whatever the counter held is stale
-  redis.call('HSET', KEYS[2], 'bytes', total)
-end
-local excess = length - tonumber(ARGV[2])
-local max_bytes = tonumber(ARGV[3])
-local window = tonumber(ARGV[4])
-local oldest_kept = now_ms() - window
-local first_kept = nil
-local capped = nil
-local removed = false
-local start = '-'
-local count = 2
-while first_kept == nil do
-  local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', count)
-  for _, entry in ipairs(entries) do
-    local aged = parse_id(entry[1])[1] < oldest_kept
-    if entry[1] == id or (excess <= 0 and total <= max_bytes and not aged) then
-      first_kept = entry[1]
-      break
-    end
-    if not aged then
-      capped = entry[1]  -- a packet a client in the window may have missed
-    end
-    excess = excess - 1
-    total = total - #entry[2][2]
-    removed = true
-  end
-  if first_kept == nil then
-    start = '(' .. entries[#entries][1]
-    count = math.min(count * 2, 128)
-  end
-end
-if removed then
-  redis.call('XTRIM', KEYS[1], 'MINID', first_kept)
-  redis.call('HSET', KEYS[2], 'bytes', total)
-end
-if capped then
-  redis.call('HSET', KEYS[2], 'capped', capped)
-end
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('PEXPIRE', KEYS[2], window)
-return id
-"""
-)
-
-# KEYS: session, stream, its meta hash, owner's alive key, owner's seen key, lost index.
-# ARGV: namespace, offset, owner seen by the caller, '1' if its connection is closed, pid.
-# Deletes the session and returns {state, lost_at, last id to read}, or nil.
-#
-# The offset is good when it is in the log, or when it left the log for its
-# age (it is older than every entry, and not in the future) and no newer
-# packet was pushed out by the count or byte cap. A packet that left for its
-# age was logged more than the window ago, before any session still in the
-# window was lost: no client that may recover missed it.
-_TAKE_SCRIPT = (
-    _LUA_IDS
-    + """
-local record = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'o')
-if not record[1] or record[2] ~= ARGV[1] then
-  return nil
-end
-local lost_at = record[3]
-if lost_at == '' then
-  if record[4] ~= ARGV[3] then
-    return nil
-  end
-  if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then
-    return nil
-  end
-  lost_at = redis.call('GET', KEYS[5])
-end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[6], ARGV[5])
-if not lost_at then
-  return nil
-end
-local offset = ARGV[2]
-if #redis.call('XRANGE', KEYS[2], offset, offset) == 0 then
-  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-  if (first and not older(offset, first[1])) or parse_id(offset)[1] > now_ms() then
-    return nil
-  end
-end
-local capped = redis.call('HGET', KEYS[3], 'capped')
-if capped and older(offset, capped) then
-  return nil
-end
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-return {record[1], lost_at, last and last[1] or offset}
-"""
-)
-
-
-# KEYS: session, lost index. ARGV: state, namespace, lost_at, owner, TTL (ms),
-# pid, max_sessions, oldest lost_at still in the window, session key prefix.
-# Writes the lost session, indexes it by lost_at, drops index entries past the
-# window (their sessions expired), and drops the sessions lost first while
-# more than max_sessions are kept.
-_KEEP_SCRIPT = """
-redis.call('HSET', KEYS[1], 's', ARGV[1], 'n', ARGV[2], 'l', ARGV[3], 'o', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[7])
-if excess > 0 then
-  for _, pid in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
-    local key = ARGV[9] .. pid
-    if redis.call('HGET', key, 'l') ~= '' then
-      redis.call('DEL', key)
-    end
-  end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-"""
 
 
 def redis_from_url(url: str, options: dict[str, Any] | None = None) -> Any:
@@ -427,9 +284,9 @@ class RedisStreamRecoveryStore:
         self._redis = redis_from_url(url, {**(redis_options or {}), "decode_responses": False})
         # The liveness key names this connection; kept open for the store's life.
         self._heartbeat_client = self._redis.client()
-        self._log = self._redis.register_script(_LOG_SCRIPT)
-        self._take = self._redis.register_script(_TAKE_SCRIPT)
-        self._keep = self._redis.register_script(_KEEP_SCRIPT)
+        self._log = self._redis.register_script(scripts.LOG)
+        self._take = self._redis.register_script(scripts.TAKE)
+        self._keep = self._redis.register_script(scripts.KEEP)
         self._pending: dict[str, dict[str, bytes | str]] = {}
         self._tracked: set[str] = set()
         self._pending_lock = threading.Lock()  # guards _pending and _tracked, never held on I/O
