@@ -6,19 +6,24 @@ A client's CONNECT is admitted in these steps (:meth:`Admission._dispatch_connec
    namespaces`` (the refusal is published, then sent as CONNECT_ERROR);
 2. a namespace the client is already in is refused on the bus and not answered;
 3. a namespace the app does not serve is refused with ``Invalid namespace``;
-4. the manager reserves a sid; with python-socketio's ``always_connect`` the
-   client is admitted (CONNECT sent) before the handler runs, and a refusal
-   then disconnects it;
+4. the manager reserves a sid: with connection state recovery, a client
+   coming back gets its lost session's sid, rooms and managed session
+   (:mod:`.recovering`) and its connect is published with ``recovered=True``;
+   with python-socketio's ``always_connect`` the client is admitted (CONNECT
+   sent) before the handler runs, and a refusal then disconnects it;
 5. otherwise what the server sends the client in that namespace while the
    connect handler runs is held (:class:`Hold`): released after the CONNECT
    answer if the handler accepts, dropped if it refuses;
-6. the verdict is sent (CONNECT or CONNECT_ERROR); a transport that closed
-   meanwhile gets the client in and out at once, its disconnect published;
+6. the verdict is sent (CONNECT or CONNECT_ERROR; with recovery, CONNECT
+   carries the client's ``pid`` and a recovered client then gets the packets
+   it missed, before what was held); a transport that closed meanwhile gets
+   the client in and out at once, its disconnect published;
    ``Reject(disconnect=True)`` closes the whole transport.
 
 A namespace leaves once (:meth:`Admission._dispatch_disconnect`): its sid is
 forgotten, the disconnect is published on the bus, and the manager lets go
-of it, whoever asked (the client, the server, a closed transport).
+of it, whoever asked (the client, the server, a closed transport); with
+recovery, a session lost for a recoverable reason is then kept.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from socketio import packet as sio_packet
 from .connection_state import Connection
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
+from .recovering import ConnectionRecovery, Recovered
 from .socketio_api import SocketIOServerAPI
 
 __all__ = ["Admission", "Dispatcher", "Hold"]
@@ -94,10 +100,30 @@ class Hold:
             self.packets.append((True, eio_pkt))
         return kept
 
-    def release(self, server: Admission, eio_sid: str) -> None:
-        """Send what was kept to ``eio_sid``, in order (once the hold is lifted)."""
+    def release(
+        self, server: Admission, eio_sid: str, replayed: frozenset[str] = frozenset()
+    ) -> None:
+        """Send what was kept to ``eio_sid``, in order (once the hold is lifted).
+
+        :param replayed: offsets of the packets a recovered client was just
+            sent (connection state recovery): kept packets with one of them
+            are left out, with their binary attachments.
+        """
         packets, self.packets = self.packets, []
+        attachments_left = 0
+        skipping = False
         for encoded, pkt in packets:
+            if replayed:
+                if attachments_left:
+                    attachments_left -= 1
+                    if skipping:
+                        continue
+                else:
+                    skipping, attachments_left = ConnectionRecovery.replayed(
+                        pkt, encoded, server.packet_class, replayed
+                    )
+                    if skipping:
+                        continue
             if encoded:
                 server._send_eio_packet(eio_sid, pkt)
             else:
@@ -114,6 +140,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
     dispatcher: Dispatcher
     accepts_namespace: Callable[[str], bool]
     max_namespaces: int
+    recovery: ConnectionRecovery | None
     protocol_errors: Counter[str]
     _connections: dict[str, Connection]
     _holds: dict[str, Hold]  # eio_sid -> packets waiting for a connect verdict
@@ -152,12 +179,20 @@ class Admission(SocketIOServerAPI, socketio.Server):
                 ),
             )
             return
-        sid = self.manager.pre_connect(eio_sid, namespace)
-        event = event._replace(sid=sid)
+        recovered = self._recovered(connection, event)
+        if recovered is None:
+            sid = self.manager.pre_connect(eio_sid, namespace)
+            event = event._replace(sid=sid)
+        else:
+            sid = recovered.session.sid
+            event = event._replace(sid=sid, recovered=True)
+        # From here to the hold below nothing yields: whatever is emitted to a
+        # recovered client's rooms, re-entered above, is held.
         if self.always_connect:  # python-socketio's option: admit first, refuse by disconnecting
-            self._admit(connection, namespace, sid)
+            self._admit(connection, namespace, sid, recovered)
             finished = self.dispatcher(connection.environ, event, None)
             if not finished.accepted:
+                self._forget_pid(sid)
                 connection.sids.pop(namespace, None)
                 self.manager.pre_disconnect(sid, namespace)
                 refusal = self._refusal(finished)
@@ -175,14 +210,19 @@ class Admission(SocketIOServerAPI, socketio.Server):
                 del self._holds[eio_sid]
                 if connection.closed:
                     # The transport closed while the handler ran: the client
-                    # is in and leaves at once, so its disconnect is published.
+                    # is in and leaves at once, so its disconnect is published
+                    # (and a recovered session is kept again).
                     self.manager.connect(sid, namespace)
                     connection.sids[namespace] = sid
+                    if recovered is not None and self.recovery is not None:
+                        self.recovery.admitted(
+                            sid, namespace, recovered, self.manager, connection.environ
+                        )
                     reason = self.reason.TRANSPORT_CLOSE
                     self._dispatch_disconnect(connection, namespace, reason, True)
                     return
-                self._admit(connection, namespace, sid)
-                hold.release(self, eio_sid)
+                self._admit(connection, namespace, sid, recovered)
+                hold.release(self, eio_sid, recovered.offsets if recovered else frozenset())
                 return
             self._send_packet(
                 eio_sid,
@@ -200,13 +240,48 @@ class Admission(SocketIOServerAPI, socketio.Server):
     def _refusal(finished: Event) -> Any:
         return finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
 
-    def _admit(self, connection: Connection, namespace: str, sid: str) -> None:
-        """Answer CONNECT and count the client in ``namespace``."""
+    def _recovered(self, connection: Connection, event: Event) -> Recovered | None:
+        """The lost session a CONNECT asks back, its sid reserved and rooms re-entered."""
+        recovery = self.recovery
+        if recovery is None:
+            return None
+        recovered = recovery.restore(event.args[0] if event.args else None, event.namespace)
+        if recovered is None or not recovery.reenter(
+            self.manager, connection.eio_sid, recovered, connection.environ
+        ):
+            return None
+        return recovered
+
+    def _admit(
+        self,
+        connection: Connection,
+        namespace: str,
+        sid: str,
+        recovered: Recovered | None = None,
+    ) -> None:
+        """Answer CONNECT and count the client in ``namespace``.
+
+        With connection state recovery, CONNECT carries the client's ``pid``,
+        and a recovered client is then sent the packets it missed.
+        """
+        answer = {"sid": sid}
+        recovery = self.recovery
+        if recovery is not None:
+            answer["pid"] = recovery.admitted(
+                sid, namespace, recovered, self.manager, connection.environ
+            )
         self._send_packet(
-            connection.eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+            connection.eio_sid, self.packet_class(_CONNECT, answer, namespace=namespace)
         )
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
+        if recovered is not None and recovery is not None:
+            recovery.replay(self, connection.eio_sid, recovered)
+
+    def _forget_pid(self, sid: str) -> None:
+        """A client admitted first (``always_connect``) was refused: it has no session."""
+        if self.recovery is not None:
+            self.recovery.lost(sid, "", self.reason.SERVER_DISCONNECT, (), {})
 
     def _dispatch_disconnect(
         self, connection: Connection, namespace: str, reason: str, by_client: bool
@@ -225,10 +300,21 @@ class Admission(SocketIOServerAPI, socketio.Server):
             remote_addr=connection.remote_addr,
             transport=connection.eio_sid,
         )
+        lost = None
         try:
             self.dispatcher(connection.environ, event, None)
         finally:
+            if self.recovery is not None:
+                lost = self.recovery.lost(
+                    sid,
+                    namespace,
+                    reason,
+                    self.manager.get_rooms(sid, namespace),
+                    connection.environ,
+                )
             self.manager.disconnect(sid, namespace, ignore_queue=True)
+        if lost is not None and self.recovery is not None:
+            self.recovery.keep(lost)
 
     def _close_transport(self, connection: Connection) -> None:
         """Close the client's whole Engine.IO session, as ``Reject(disconnect=True)`` asks.

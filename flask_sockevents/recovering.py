@@ -1,0 +1,282 @@
+"""The server's part of connection state recovery, as node's server (4.6+) does it.
+
+:class:`ConnectionRecovery` is what :class:`~flask_sockevents.server.Server`
+calls at each step of a client's life when ``connection_state_recovery`` is on:
+
+1. **emit** (:meth:`~ConnectionRecovery.logged_args`): an EVENT without an
+   ack is logged once in the store, before it is sent, and the offset the
+   store gives it is appended as its last argument; python-socketio then
+   encodes it once for all its recipients. This holds for broadcasts, rooms
+   and single sids alike (node gives ``io.to(id).emit`` an offset too), so a
+   reply a client missed during the gap comes back with the rest;
+2. **connect** (:meth:`~ConnectionRecovery.restore`): a CONNECT whose auth
+   carries the ``pid`` and ``offset`` the JavaScript client sends when it
+   comes back takes the session from the store, if it is still there and
+   the offset still in the log; the server then reserves the same sid,
+   re-enters its rooms and restores its managed session before the connect
+   is published (with ``recovered=True``), all without yielding to another
+   greenlet once the store has answered, and holds what is emitted to the
+   client until its CONNECT is sent;
+3. **admit** (:meth:`~ConnectionRecovery.admitted`): the CONNECT answer is
+   ``{"sid": sid, "pid": pid}``, ``pid`` private and random (the restored
+   one for a recovered session), then the missed packets are sent, in log
+   order (:meth:`~ConnectionRecovery.replay`), then what was held, less the
+   packets already replayed (an emit logged before the store answered but
+   sent after the rooms were re-entered);
+4. **disconnect** (:meth:`~ConnectionRecovery.lost`): a namespace lost for
+   a recoverable reason (transport close or error, ping timeout, server
+   shutdown) is kept with its sid, rooms and managed session; any other
+   reason (the client or the app disconnected) forgets it.
+
+A store that keeps the sessions of connected clients too (one shared by
+processes) is told of each connect and room change (``track``); the
+in-memory store says it does not need to be
+(``tracks_connected_sessions = False``).
+
+Store failures (a Redis outage) are logged and never break dispatch: an emit
+is then sent without an offset, and a connect is a new session.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from engineio.base_server import BaseServer as EngineIOServer
+from socketio import packet as sio_packet
+
+from .context import ManagedSession
+from .recovery import RecoveryOptions
+from .recovery_store import LoggedPacket, RecoveryStore, SessionState
+
+__all__ = ["RECOVERABLE_REASONS", "ConnectionRecovery", "Recovered"]
+
+logger = logging.getLogger("flask_sockevents")
+
+_reason = EngineIOServer.reason
+#: The disconnect reasons after which a session is kept (node's list, in
+#: python-engineio's words); a server shutdown is one too (see
+#: :attr:`ConnectionRecovery.shutting_down`).
+RECOVERABLE_REASONS = frozenset(
+    {_reason.TRANSPORT_CLOSE, _reason.TRANSPORT_ERROR, _reason.PING_TIMEOUT}
+)
+#: Flask-SocketIO's key for the managed session in the connection's environ.
+_SESSION_KEY = "saved_session"
+_EVENTS = (sio_packet.EVENT, sio_packet.BINARY_EVENT)
+
+
+class Recovered:
+    """A session taken from the store for a client coming back, and what it missed."""
+
+    __slots__ = ("offsets", "packets", "session")
+
+    def __init__(self, session: SessionState, packets: list[LoggedPacket]) -> None:
+        self.session = session
+        self.packets = packets
+        self.offsets = frozenset(packet.offset for packet in packets)
+
+
+def _rooms(target: Any) -> frozenset[str]:
+    """python-socketio's ``to``/``room``/``skip_sid`` value as a set of rooms."""
+    if target is None:
+        return frozenset()
+    if isinstance(target, (list, tuple, set, frozenset)):
+        return frozenset(room for room in target if room is not None)
+    return frozenset((target,))
+
+
+class ConnectionRecovery:
+    """The server's side of connection state recovery (see the module).
+
+    :param options: the checked options.
+    :param store: where the packet log and the sessions are kept.
+    """
+
+    def __init__(self, options: RecoveryOptions, store: RecoveryStore) -> None:
+        self.options = options
+        self.store = store
+        #: Whether the store keeps connected clients' sessions (``track``).
+        self.tracks = bool(getattr(store, "tracks_connected_sessions", True))
+        #: Set by a graceful shutdown: the sessions it closes are kept.
+        self.shutting_down = False
+        self._pids: dict[str, str] = {}  # sid -> pid, for connected clients
+
+    # -- 1. emit -----------------------------------------------------------------
+
+    def logged_args(
+        self, event: str, data: Any, namespace: str, to: Any, skip_sid: Any
+    ) -> tuple[Any, ...] | Any:
+        """Log an EVENT about to be sent; return ``data`` with its offset as last argument.
+
+        ``data`` is python-socketio's (one argument, a tuple of them, or
+        ``None``); so is the answer, a tuple. When the store fails, ``data``
+        is returned unchanged (the EVENT goes out without an offset).
+        """
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        try:
+            offset = self.store.log(namespace, _rooms(to), _rooms(skip_sid), [event, *args])
+        except Exception:
+            logger.exception("connection state recovery: logging %r failed", event)
+            return data
+        return (*args, offset)
+
+    # -- 2. connect --------------------------------------------------------------
+
+    def restore(self, auth: Any, namespace: str) -> Recovered | None:
+        """The session a CONNECT's ``auth`` asks back, if the store still has it."""
+        if not isinstance(auth, dict):
+            return None
+        pid = auth.get("pid")
+        offset = auth.get("offset")
+        if not isinstance(pid, str) or not isinstance(offset, str):
+            return None
+        try:
+            restored = self.store.restore(pid, offset, namespace)
+        except Exception:
+            logger.exception("connection state recovery: restoring a session failed")
+            return None
+        if restored is None:
+            return None
+        session, packets = restored
+        return Recovered(session, packets)
+
+    def reenter(
+        self, manager: Any, eio_sid: str, recovered: Recovered, environ: dict[str, Any]
+    ) -> bool:
+        """Reserve the recovered sid, re-enter its rooms and restore its managed session.
+
+        Returns ``False`` (nothing done) when the sid is in use in the
+        namespace: the client then connects as a new session.
+        """
+        session = recovered.session
+        sid, namespace = session.sid, session.namespace
+        # python-socketio's manager offers no way to connect under a chosen
+        # sid: this is its pre_connect (see .dependencies) with the sid given.
+        connected = manager.rooms.get(namespace, {}).get(None)
+        if connected is not None and (sid in connected or eio_sid in connected.inverse):
+            return False
+        manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+        manager.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+        manager.pending_connect.setdefault(namespace, []).append(sid)
+        for room in session.rooms:
+            if room != sid:
+                manager.basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if session.saved_session:
+            current = environ.get(_SESSION_KEY)
+            if current is None:
+                environ[_SESSION_KEY] = ManagedSession(session.saved_session)
+            else:
+                current.update(session.saved_session)
+        return True
+
+    # -- 3. admit ----------------------------------------------------------------
+
+    def admitted(
+        self,
+        sid: str,
+        namespace: str,
+        recovered: Recovered | None,
+        manager: Any,
+        environ: dict[str, Any],
+    ) -> str:
+        """Note that ``sid`` is in ``namespace``; return the ``pid`` its CONNECT carries."""
+        pid = secrets.token_urlsafe(15) if recovered is None else recovered.session.pid
+        self._pids[sid] = pid
+        if self.tracks:
+            self.track(sid, namespace, manager, environ)
+        return pid
+
+    def replay(self, server: Any, eio_sid: str, recovered: Recovered) -> None:
+        """Send the packets the client missed, in log order."""
+        namespace = recovered.session.namespace
+        for packet in recovered.packets:
+            server._send_packet(
+                eio_sid,
+                server.packet_class(sio_packet.EVENT, namespace=namespace, data=packet.data),
+            )
+
+    def track(self, sid: str, namespace: str, manager: Any, environ: dict[str, Any]) -> None:
+        """Tell the store the state of connected client ``sid`` (rooms, managed session)."""
+        pid = self._pids.get(sid)
+        if pid is None or not self.tracks:
+            return
+        session = SessionState(
+            pid,
+            sid,
+            namespace,
+            frozenset(manager.get_rooms(sid, namespace)),
+            dict(environ.get(_SESSION_KEY) or {}),
+        )
+        try:
+            self.store.track(session)
+        except Exception:
+            logger.exception("connection state recovery: tracking a session failed")
+
+    # -- 4. disconnect -----------------------------------------------------------
+
+    def lost(
+        self, sid: str, namespace: str, reason: str, rooms: Iterable[str], environ: dict[str, Any]
+    ) -> SessionState | None:
+        """What to keep of ``sid`` leaving for ``reason``: its session, or ``None``.
+
+        Called before the manager lets go of the sid (its rooms are still
+        known); the session is kept by :meth:`keep` once it has. A session
+        that is not kept is forgotten by the store here.
+        """
+        pid = self._pids.pop(sid, None)
+        if pid is None:
+            return None
+        recoverable = reason in RECOVERABLE_REASONS or (
+            self.shutting_down and reason == _reason.SERVER_DISCONNECT
+        )
+        if not recoverable:
+            self._call_store("forget", pid)
+            return None
+        return SessionState(
+            pid,
+            sid,
+            namespace,
+            frozenset(rooms),
+            dict(environ.get(_SESSION_KEY) or {}),
+            lost_at=time.time(),
+        )
+
+    def keep(self, session: SessionState) -> None:
+        """Keep a lost session until its client comes back or the window closes."""
+        self._call_store("keep", session)
+
+    def _call_store(self, method: str, argument: Any) -> None:
+        try:
+            getattr(self.store, method)(argument)
+        except Exception:
+            logger.exception("connection state recovery: %s failed", method)
+
+    @staticmethod
+    def replayed(
+        pkt: Any, encoded: bool, packet_class: Any, offsets: frozenset[str]
+    ) -> tuple[bool, int]:
+        """Whether a held packet was already replayed; and its binary attachments to come.
+
+        ``pkt`` is a Socket.IO packet, or an encoded Engine.IO one
+        (``encoded``) as python-socketio's broadcasts send them.
+        """
+        attachments = 0
+        if encoded:
+            try:
+                pkt = packet_class(encoded_packet=pkt.data)
+            except Exception:  # not a packet this server encoded
+                return False, 0
+            attachments = pkt.attachment_count
+        data = pkt.data
+        duplicate = (
+            pkt.packet_type in _EVENTS
+            and pkt.id is None
+            and isinstance(data, list)
+            and bool(data)
+            and isinstance(data[-1], str)
+            and data[-1] in offsets
+        )
+        return duplicate, attachments
