@@ -9,6 +9,8 @@ server like any request):
   room, to everyone, to its sid, to a room it is not in, to everyone but it;
 - ``GET /break/<sid>`` shuts the client's TCP socket down under its
   websocket, without a close frame;
+- ``GET /shutdown`` runs the server's graceful shutdown (every transport
+  closed; the server goes on accepting, as the next process would);
 - ``GET /emit/<room>/<text>`` emits ``news`` with ``text`` to ``room``.
 
 Socket.IO events: ``join`` (a room; answers the client's rooms), ``hello``
@@ -88,6 +90,12 @@ def make_app(recovery: Any = True, **options: Any) -> tuple[Flask, SockEvents]:
         environ = server._connections[eio_sid].environ  # the websocket request's
         environ["wsgi.websocket"].handler.socket.shutdown(socket.SHUT_RDWR)
         return "broken"
+
+    @app.route("/shutdown")
+    def shutdown() -> str:
+        server = sockevents.server
+        assert server is not None
+        return "finished" if server.shutdown_gracefully(TIMEOUT) else "late"
 
     @app.route("/emit/<room>/<text>")
     def emit_to(room: str, text: str) -> str:
@@ -170,6 +178,21 @@ class RawClient:
             packet = self._next_packet()
             if packet.startswith("31["):
                 return json.loads(packet[2:])
+
+    def until_closed(self) -> list[str]:
+        """Every message the server sends until it closes the transport."""
+        assert self.ws is not None
+        messages = []
+        while True:
+            try:
+                message = self.ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                break
+            if not message:  # the close frame
+                break
+            messages.append(message)
+        self.ws = None
+        return messages
 
     def break_transport(self) -> None:
         """Shut the TCP socket down under the websocket, without a close frame."""

@@ -162,6 +162,20 @@ def test_guards_of_a_recovered_connect_run_unless_skip_guards(
         assert guarded == [False, True]
 
 
+def test_a_graceful_shutdown_keeps_the_sessions_and_sends_no_disconnect(serve: Serve) -> None:
+    app, sockevents = make_app()
+    seen: list[Event] = []
+    sockevents.listen("disconnect")(seen.append)
+    url = serve(app).url
+    client = _connected_in_room(url)
+    sid = client.sid
+    assert requests.get(f"{url}/shutdown", timeout=10).text == "finished"
+    assert "41" not in client.until_closed()  # closed, not told to stay away
+    assert [e.args[0] for e in seen if e.sid == sid] == ["server disconnect"]
+    assert client.connect()["sid"] == sid  # the next process would restore it so
+    client.disconnect()
+
+
 def test_a_client_that_left_on_purpose_is_not_recovered(serve: Serve) -> None:
     app, _ = make_app()
     url = serve(app).url
