@@ -39,7 +39,7 @@ from socketio import packet as sio_packet
 from .connection_state import Connection
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
-from .recovering import ConnectionRecovery, Recovered
+from .recovering import ConnectionRecovery, Recovered, Replayed
 from .socketio_api import SocketIOServerAPI
 
 __all__ = ["Admission", "Dispatcher", "Hold"]
@@ -100,30 +100,10 @@ class Hold:
             self.packets.append((True, eio_pkt))
         return kept
 
-    def release(
-        self, server: Admission, eio_sid: str, replayed: frozenset[str] = frozenset()
-    ) -> None:
-        """Send what was kept to ``eio_sid``, in order (once the hold is lifted).
-
-        :param replayed: offsets of the packets a recovered client was just
-            sent (connection state recovery): kept packets with one of them
-            are left out, with their binary attachments.
-        """
+    def release(self, server: Admission, eio_sid: str) -> None:
+        """Send what was kept to ``eio_sid``, in order (once the hold is lifted)."""
         packets, self.packets = self.packets, []
-        attachments_left = 0
-        skipping = False
         for encoded, pkt in packets:
-            if replayed:
-                if attachments_left:
-                    attachments_left -= 1
-                    if skipping:
-                        continue
-                else:
-                    skipping, attachments_left = ConnectionRecovery.replayed(
-                        pkt, encoded, server.packet_class, replayed
-                    )
-                    if skipping:
-                        continue
             if encoded:
                 server._send_eio_packet(eio_sid, pkt)
             else:
@@ -144,6 +124,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
     protocol_errors: Counter[str]
     _connections: dict[str, Connection]
     _holds: dict[str, Hold]  # eio_sid -> packets waiting for a connect verdict
+    _replays: dict[str, Replayed]  # eio_sid -> packets a recovered client must not get twice
     _per_address: Counter[str | None]
 
     def _refused_over_namespace_limit(self, connection: Connection, event: Event) -> bool:
@@ -222,7 +203,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
                     self._dispatch_disconnect(connection, namespace, reason, True)
                     return
                 self._admit(connection, namespace, sid, recovered)
-                hold.release(self, eio_sid, recovered.offsets if recovered else frozenset())
+                hold.release(self, eio_sid)
                 return
             self._send_packet(
                 eio_sid,
@@ -276,7 +257,9 @@ class Admission(SocketIOServerAPI, socketio.Server):
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
         if recovered is not None and recovery is not None:
-            recovery.replay(self, connection.eio_sid, recovered)
+            replayed = recovery.replay(self, connection.eio_sid, recovered)
+            if not replayed.done():
+                self._replays[connection.eio_sid] = replayed
 
     def _forget_pid(self, sid: str) -> None:
         """A client admitted first (``always_connect``) was refused: it has no session."""
@@ -353,6 +336,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
 
     def _forget(self, connection: Connection) -> None:
         """The transport is gone and everything it queued is done: let go of it."""
+        self._replays.pop(connection.eio_sid, None)
         if self._connections.pop(connection.eio_sid, None) is not None:
             address = connection.remote_addr
             self._per_address[address] -= 1
@@ -362,13 +346,32 @@ class Admission(SocketIOServerAPI, socketio.Server):
     # -- sending, held while a connect handler runs ----------------------------
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        """Send a Socket.IO packet, unless it waits for a connect's verdict."""
+        """Send a Socket.IO packet, unless it waits for a connect's verdict
+        (or a recovered client was already sent it)."""
         hold = self._holds.get(eio_sid) if self._holds else None
-        if hold is None or not hold.keeps_packet(pkt):
-            super()._send_packet(eio_sid, pkt)
+        if hold is not None and hold.keeps_packet(pkt):
+            return
+        if self._replays and self._replayed(eio_sid, pkt, False):
+            return
+        super()._send_packet(eio_sid, pkt)
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
-        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits."""
+        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits
+        (or a recovered client was already sent it)."""
         hold = self._holds.get(eio_sid) if self._holds else None
-        if hold is None or not hold.keeps_encoded(eio_pkt, self.packet_class):
-            super()._send_eio_packet(eio_sid, eio_pkt)
+        if hold is not None and hold.keeps_encoded(eio_pkt, self.packet_class):
+            return
+        if self._replays and self._replayed(eio_sid, eio_pkt, True):
+            return
+        super()._send_eio_packet(eio_sid, eio_pkt)
+
+    def _replayed(self, eio_sid: str, pkt: Any, encoded: bool) -> bool:
+        """Whether a recovered client was already sent ``pkt`` from the log."""
+        replays = self._replays
+        replay = replays.get(eio_sid)
+        if replay is None:
+            return False
+        if replay.done():
+            del replays[eio_sid]
+            return False
+        return replay.drops(pkt, encoded, self.packet_class)

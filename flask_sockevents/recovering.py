@@ -20,9 +20,12 @@ calls at each step of a client's life when ``connection_state_recovery`` is on:
 3. **admit** (:meth:`~ConnectionRecovery.admitted`): the CONNECT answer is
    ``{"sid": sid, "pid": pid}``, ``pid`` private and random (the restored
    one for a recovered session), then the missed packets are sent, in log
-   order (:meth:`~ConnectionRecovery.replay`), then what was held, less the
-   packets already replayed (an emit logged before the store answered but
-   sent after the rooms were re-entered);
+   order (:meth:`~ConnectionRecovery.replay`), then what was held. An emit
+   logged before the store answered may be sent after the rooms were
+   re-entered (a store that yields while logging, a message queue carrying
+   the emit from another process): for :data:`REPLAY_WINDOW` seconds the
+   server drops what it would send the client a second time
+   (:class:`Replayed`), so that every missed packet arrives exactly once;
 4. **disconnect** (:meth:`~ConnectionRecovery.lost`): a namespace lost for
    a recoverable reason (transport close or error, ping timeout, server
    shutdown) is kept with its sid, rooms and managed session; any other
@@ -52,7 +55,7 @@ from .context import ManagedSession
 from .recovery import RecoveryOptions
 from .recovery_store import LoggedPacket, RecoveryStore, SessionState
 
-__all__ = ["RECOVERABLE_REASONS", "ConnectionRecovery", "Recovered"]
+__all__ = ["RECOVERABLE_REASONS", "REPLAY_WINDOW", "ConnectionRecovery", "Recovered", "Replayed"]
 
 logger = logging.getLogger("flask_sockevents")
 
@@ -66,17 +69,66 @@ RECOVERABLE_REASONS = frozenset(
 #: Flask-SocketIO's key for the managed session in the connection's environ.
 _SESSION_KEY = "saved_session"
 _EVENTS = (sio_packet.EVENT, sio_packet.BINARY_EVENT)
+#: Seconds after a recovery during which a replayed packet sent again is dropped.
+REPLAY_WINDOW = 10.0
 
 
 class Recovered:
     """A session taken from the store for a client coming back, and what it missed."""
 
-    __slots__ = ("offsets", "packets", "session")
+    __slots__ = ("packets", "session")
 
     def __init__(self, session: SessionState, packets: list[LoggedPacket]) -> None:
         self.session = session
         self.packets = packets
-        self.offsets = frozenset(packet.offset for packet in packets)
+
+
+class Replayed:
+    """The packets a recovered client was sent from the log, dropped if they come again.
+
+    Each offset is dropped once at most (an emit reaches a client once), and
+    the whole filter ends after :data:`REPLAY_WINDOW` seconds or once every
+    offset was dropped.
+    """
+
+    __slots__ = ("attachments_left", "dropping", "namespace", "offsets", "until")
+
+    def __init__(self, namespace: str, offsets: set[str]) -> None:
+        self.namespace = namespace
+        self.offsets = offsets
+        self.until = time.monotonic() + REPLAY_WINDOW
+        self.attachments_left = 0  # binary attachments of the last encoded packet to come
+        self.dropping = False  # whether they are dropped, as their packet was
+
+    def done(self) -> bool:
+        """Whether the filter has nothing left to drop."""
+        return not self.offsets or time.monotonic() > self.until
+
+    def drops(self, pkt: Any, encoded: bool, packet_class: Any) -> bool:
+        """Whether ``pkt`` (a Socket.IO packet, or an encoded Engine.IO one) was replayed."""
+        if encoded and self.attachments_left:
+            self.attachments_left -= 1
+            return self.dropping
+        if encoded:
+            try:
+                pkt = packet_class(encoded_packet=pkt.data)
+            except Exception:  # not a packet this server encoded
+                return False
+            self.attachments_left = pkt.attachment_count
+        data = pkt.data
+        offset = (
+            data[-1]
+            if pkt.packet_type in _EVENTS
+            and pkt.id is None
+            and (pkt.namespace or "/") == self.namespace
+            and isinstance(data, list)
+            and len(data) > 1
+            else None
+        )
+        self.dropping = isinstance(offset, str) and offset in self.offsets
+        if self.dropping:
+            self.offsets.discard(offset)
+        return self.dropping
 
 
 def _rooms(target: Any) -> frozenset[str]:
@@ -189,14 +241,15 @@ class ConnectionRecovery:
             self.track(sid, namespace, manager, environ)
         return pid
 
-    def replay(self, server: Any, eio_sid: str, recovered: Recovered) -> None:
-        """Send the packets the client missed, in log order."""
+    def replay(self, server: Any, eio_sid: str, recovered: Recovered) -> Replayed:
+        """Send the packets the client missed, in log order; return their filter."""
         namespace = recovered.session.namespace
         for packet in recovered.packets:
             server._send_packet(
                 eio_sid,
                 server.packet_class(sio_packet.EVENT, namespace=namespace, data=packet.data),
             )
+        return Replayed(namespace, {packet.offset for packet in recovered.packets})
 
     def track(self, sid: str, namespace: str, manager: Any, environ: dict[str, Any]) -> None:
         """Tell the store the state of connected client ``sid`` (rooms, managed session)."""
@@ -253,30 +306,3 @@ class ConnectionRecovery:
             getattr(self.store, method)(argument)
         except Exception:
             logger.exception("connection state recovery: %s failed", method)
-
-    @staticmethod
-    def replayed(
-        pkt: Any, encoded: bool, packet_class: Any, offsets: frozenset[str]
-    ) -> tuple[bool, int]:
-        """Whether a held packet was already replayed; and its binary attachments to come.
-
-        ``pkt`` is a Socket.IO packet, or an encoded Engine.IO one
-        (``encoded``) as python-socketio's broadcasts send them.
-        """
-        attachments = 0
-        if encoded:
-            try:
-                pkt = packet_class(encoded_packet=pkt.data)
-            except Exception:  # not a packet this server encoded
-                return False, 0
-            attachments = pkt.attachment_count
-        data = pkt.data
-        duplicate = (
-            pkt.packet_type in _EVENTS
-            and pkt.id is None
-            and isinstance(data, list)
-            and bool(data)
-            and isinstance(data[-1], str)
-            and data[-1] in offsets
-        )
-        return duplicate, attachments

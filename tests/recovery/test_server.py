@@ -252,3 +252,49 @@ def test_recovery_off_sends_no_pid_and_no_offset(serve: Serve) -> None:
     client.ws.send('42["hello"]')  # type: ignore[union-attr]
     assert client.event() == ["news", "first"]
     client.disconnect()
+
+
+class _LoggedBeforeRestoreSentAfter(MemoryRecoveryStore):
+    """A store whose log of a ``slow`` packet returns only once ``back()`` is true.
+
+    So the packet is logged before a returning client's restore reads the log
+    (it is among the packets replayed) and sent to the client's room after
+    the client is back in it: what a store that yields while logging, or a
+    message queue carrying an emit from another process, can do.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.back: Any = None
+        self.waiting = False
+
+    def log(self, namespace: str, rooms: Any, except_rooms: Any, data: list[Any]) -> str:
+        offset = super().log(namespace, rooms, except_rooms, data)
+        if data[1:2] == ["slow"]:
+            import gevent
+
+            self.waiting = True
+            with gevent.Timeout(5):
+                while not self.back():
+                    gevent.sleep(0.005)
+        return offset
+
+
+def test_a_missed_packet_sent_again_after_the_recovery_arrives_once(serve: Serve) -> None:
+    store = _LoggedBeforeRestoreSentAfter()
+    app, sockevents = make_app({"store": store})
+    url = serve(app).url
+    client = _connected_in_room(url)
+    sid = client.sid
+    store.back = lambda: sockevents.server.manager.is_connected(sid, "/")  # type: ignore[union-attr]
+    _lose_and_emit(url, client)
+    import threading
+
+    slow = threading.Thread(target=requests.get, args=(f"{url}/emit/r/slow",), daemon=True)
+    slow.start()
+    wait_for(lambda: store.waiting)
+    assert client.connect()["sid"] == sid
+    slow.join(10)
+    requests.get(f"{url}/emit/r/after", timeout=10)
+    assert client.news(len(MISSED) + 2) == [*MISSED, "slow", "after"]
+    client.disconnect()
