@@ -5,7 +5,7 @@ options below; config key ``SOCKEVENTS_CONNECTION_STATE_RECOVERY``) turns
 it on. :func:`recovery_options` checks what the app gave, :func:`make_store`
 picks the store (:class:`MemoryRecoveryStore` for one process; with a Redis
 ``message_queue``, the Redis Streams store of
-:mod:`flask_sockevents.recovery_redis` through :func:`redis_recovery_store`),
+``flask_sockevents.recovery_redis`` through :func:`redis_recovery_store`),
 and :mod:`.recovering` does the server's part.
 
 The in-memory store (:mod:`.recovery_memory`) keeps, per namespace, a log
@@ -20,7 +20,7 @@ passed since its transport was lost, or when ``max_sessions`` newer ones are
 kept. Nothing runs in the background (no greenlet, no timer per session):
 the store drops what expired when it is next called.
 
-Figures (CPython 3.11, 64-bit, measured with :mod:`tracemalloc` by
+Figures (CPython 3.11, 64-bit, measured with ``tracemalloc`` by
 ``tests/recovery/test_bounds.py``, which allows twice these): a lost session
 with three rooms and a small managed session takes about 0.8 KB, so 10,000
 sessions lost at once take about 8 MB and ``max_sessions`` (100,000) about
