@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from integration._node import run_node_client
 
 from ._app import MISSED, make_app
@@ -24,11 +25,14 @@ SCRIPT = """
 const { io } = require("socket.io-client");
 const url = process.argv[2];
 const report = { news: [] };
-const socket = io(url, { transports: ["websocket"], reconnection: false });
+const socket = io(url, { transports: TRANSPORTS, reconnection: false });
 const done = () => { console.log(JSON.stringify(report)); process.exit(0); };
 setTimeout(() => { report.timedOut = true; done(); }, 15000);
 socket.on("news", (...args) => report.news.push(args[0]));
 socket.once("connect", async () => {
+  if (socket.io.engine.transport.name !== "websocket") {  // long-polling first: upgrade
+    await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
+  }
   report.firstSid = socket.id;
   report.firstRecovered = socket.recovered;
   await socket.emitWithAck("join", "r");
@@ -53,11 +57,20 @@ socket.once("connect", async () => {
 """
 
 
+def _script(wait_ms: int, transports: str = '["websocket"]') -> str:
+    return SCRIPT.replace("WAIT", str(wait_ms)).replace("TRANSPORTS", transports)
+
+
+@pytest.mark.parametrize(
+    "transports",
+    ['["websocket"]', '["polling", "websocket"]'],
+    ids=["websocket", "upgraded-from-polling"],
+)
 def test_a_node_client_recovers_its_sid_rooms_and_every_missed_event_once_in_order(
-    serve: Serve, tmp_path: Path
+    serve: Serve, tmp_path: Path, transports: str
 ) -> None:
     app, _ = make_app()
-    report = run_node_client(SCRIPT.replace("WAIT", "0"), serve(app).url, tmp_path)
+    report = run_node_client(_script(0, transports), serve(app).url, tmp_path)
     assert not report.get("timedOut"), report
     assert report["firstRecovered"] is False
     assert report["reason"] == "transport close"
@@ -72,7 +85,7 @@ def test_a_node_client_coming_back_after_the_window_is_a_new_session(
     serve: Serve, tmp_path: Path
 ) -> None:
     app, _ = make_app({"max_disconnection_duration": 1})
-    report = run_node_client(SCRIPT.replace("WAIT", "1500"), serve(app).url, tmp_path)
+    report = run_node_client(_script(1500), serve(app).url, tmp_path)
     assert report["recovered"] is False
     assert report["secondSid"] != report["firstSid"]
     assert report["news"] == ["first"]  # nothing missed replayed; a new session is in no room

@@ -16,6 +16,7 @@ import requests
 
 from flask_sockevents import Event, EventKind, Reject
 from flask_sockevents.recovery import MemoryRecoveryStore
+from flask_sockevents.recovery_store import SessionState
 from flask_sockevents.testing import wait_for
 
 from ._app import MISSED, RawClient, make_app
@@ -298,3 +299,77 @@ def test_a_missed_packet_sent_again_after_the_recovery_arrives_once(serve: Serve
     requests.get(f"{url}/emit/r/after", timeout=10)
     assert client.news(len(MISSED) + 2) == [*MISSED, "slow", "after"]
     client.disconnect()
+
+
+def test_what_a_recovered_connect_handler_emits_comes_after_the_missed_packets(
+    serve: Serve,
+) -> None:
+    app, sockevents = make_app()
+
+    @sockevents.on("connect")
+    def connect(auth: Any) -> None:
+        from flask import request
+
+        if request.recovered:  # type: ignore[attr-defined]
+            sockevents.emit("news", "welcome back", to=request.sid)  # type: ignore[attr-defined]
+
+    url = serve(app).url
+    client = _connected_in_room(url)
+    _lose_and_emit(url, client)
+    client.connect()
+    assert client.news(len(MISSED) + 1) == [*MISSED, "welcome back"]
+    client.disconnect()
+
+
+def test_recovery_works_with_always_connect(serve: Serve) -> None:
+    app, _ = make_app(always_connect=True)
+    url = serve(app).url
+    client = _connected_in_room(url)
+    sid = client.sid
+    _lose_and_emit(url, client)
+    assert client.connect()["sid"] == sid
+    assert client.news(len(MISSED)) == MISSED
+    client.disconnect()
+
+
+class _RecordingStore(MemoryRecoveryStore):
+    """A store that keeps connected sessions too (as one shared by processes does)."""
+
+    tracks_connected_sessions = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, Any]] = []
+
+    def track(self, session: SessionState) -> None:
+        self.calls.append(("track", sorted(session.rooms)))
+
+    def keep(self, session: SessionState) -> None:
+        self.calls.append(("keep", sorted(session.rooms)))
+        super().keep(session)
+
+    def forget(self, pid: str) -> None:
+        self.calls.append(("forget", pid))
+        super().forget(pid)
+
+
+def test_a_tracking_store_is_told_of_connects_room_changes_losses_and_departures(
+    serve: Serve,
+) -> None:
+    store = _RecordingStore()
+    app, _ = make_app({"store": store})
+    url = serve(app).url
+    client = _connected_in_room(url)
+    sid, pid = client.sid, client.pid
+    client.break_transport()
+    wait_for(lambda: any(call[0] == "keep" for call in store.calls))
+    client.connect()
+    client.disconnect()
+    wait_for(lambda: any(call[0] == "forget" for call in store.calls))
+    assert store.calls == [
+        ("track", [sid]),
+        ("track", sorted([sid, "r"])),
+        ("keep", sorted([sid, "r"])),
+        ("track", sorted([sid, "r"])),  # recovered
+        ("forget", pid),
+    ]
