@@ -32,7 +32,6 @@ large packets stays within ``max_bytes`` (5 MB) of data plus that overhead.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import util as importlib_util
@@ -59,9 +58,9 @@ __all__ = [
     "redis_recovery_store",
 ]
 
-logger = logging.getLogger("flask_sockevents")
 
-_REDIS_SCHEMES = ("redis://", "rediss://", "valkey://", "valkeys://")
+#: The message queue URL schemes python-socketio's Redis manager takes (``redis+sentinel``...).
+_REDIS_SCHEMES = ("redis", "rediss", "valkey", "valkeys", "unix")
 
 
 @dataclass(frozen=True)
@@ -148,18 +147,25 @@ def make_store(
     """The store recovery uses: ``options.store`` if given, else one fit for ``message_queue``.
 
     With a Redis ``message_queue`` the sessions and the log must be shared by
-    every process, so the store is :func:`redis_recovery_store`'s; otherwise
-    a :class:`MemoryRecoveryStore`.
+    every process, so the store is :func:`redis_recovery_store`'s; without
+    a queue, a :class:`MemoryRecoveryStore`.
+
+    :raises ValueError: for another message queue (Kombu, Kafka, ZeroMQ):
+        an emit is logged by the process that emits it, so processes with
+        stores of their own would hand clients offsets their own process
+        does not know; pass a ``store`` shared by the processes.
     """
     if options.store is not None:
         return options.store
-    if isinstance(message_queue, str) and message_queue.startswith(_REDIS_SCHEMES):
-        return redis_recovery_store(message_queue, options, channel)
     if message_queue:
-        logger.warning(
-            "connection state recovery keeps its sessions in this process's memory: "
-            "a client coming back through another process starts a new session"
-        )
+        scheme = str(message_queue).split("://", 1)[0].lower().split("+", 1)[0]
+        if scheme not in _REDIS_SCHEMES:
+            raise ValueError(
+                f"connection_state_recovery with message_queue={message_queue!r} needs a "
+                f"store shared by every process: pass connection_state_recovery="
+                f"{{'store': ...}} (a RecoveryStore), or use a Redis message_queue"
+            )
+        return redis_recovery_store(str(message_queue), options, channel)
     return MemoryRecoveryStore(
         max_disconnection_duration=options.max_disconnection_duration,
         max_packets=options.max_packets,

@@ -292,3 +292,28 @@ def test_a_bad_option_fails_at_init_app() -> None:
 
     with pytest.raises(ValueError, match="connection_state_recovery"):
         SockEvents(Flask(__name__), connection_state_recovery={"max_packets": -1})
+
+
+def test_another_message_queue_needs_a_shared_store() -> None:
+    with pytest.raises(ValueError, match="needs a store shared by every process"):
+        make_store(RecoveryOptions(), "amqp://guest@localhost//")
+
+
+def test_a_redis_message_queue_asks_for_the_redis_streams_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flask_sockevents import recovery
+
+    asked: list[tuple[str, str]] = []
+
+    def redis_store(url: str, options: RecoveryOptions, channel: str) -> MemoryRecoveryStore:
+        asked.append((url, channel))
+        return MemoryRecoveryStore()
+
+    monkeypatch.setattr(recovery, "redis_recovery_store", redis_store)
+    make_store(RecoveryOptions(), "redis+sentinel://localhost:26379", "chan")
+    make_store(RecoveryOptions(), "rediss://localhost:6380/0")
+    assert asked == [
+        ("redis+sentinel://localhost:26379", "chan"),
+        ("rediss://localhost:6380/0", "flask-socketio"),
+    ]
