@@ -317,3 +317,18 @@ def test_a_redis_message_queue_asks_for_the_redis_streams_store(
         ("redis+sentinel://localhost:26379", "chan"),
         ("rediss://localhost:6380/0", "flask-socketio"),
     ]
+
+
+def test_packet_size_is_the_compact_json_length() -> None:
+    from flask_sockevents.recovery_memory import packet_size
+
+    assert packet_size(["news", {"text": "hi", "n": 1}]) == len('["news",{"text":"hi","n":1}]')
+
+
+def test_packet_size_of_what_json_cannot_encode_is_still_counted() -> None:
+    from flask_sockevents.recovery_memory import packet_size
+
+    circular: list[Any] = ["news"]
+    circular.append(circular)
+    assert packet_size(circular) > 0
+    assert packet_size(["news", {1: object()}]) > 0
