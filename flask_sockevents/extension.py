@@ -298,6 +298,9 @@ class SockEvents:
         signals.client_disconnected.connect(self._cluster_disconnected, sender=app, weak=True)
         signals.event_rejected.connect(self._cluster_disconnected, sender=app, weak=True)
         signals.event_failed.connect(self._cluster_disconnected, sender=app, weak=True)
+        if self.server.recovery is not None and self.server.recovery.tracks:
+            signals.event_handled.connect(self._track_session, sender=app, weak=True)
+            signals.event_failed.connect(self._track_session, sender=app, weak=True)
         self.bus.sender = app
         self._contexts = EventContext(app, manage_session=settings["manage_session"])
         app.wsgi_app = socketio.WSGIApp(  # type: ignore[method-assign]
@@ -349,6 +352,19 @@ class SockEvents:
             and (event.kind is EventKind.DISCONNECT or not event.accepted)
         ):
             self.cluster.forget_socket(event.sid, event.namespace)
+
+    def _track_session(self, sender: Any, event: Event, **_: Any) -> None:
+        """Tell a recovery store that tracks connected sessions of a managed session change."""
+        server = self.server
+        sid = event.sid
+        if (
+            server is not None
+            and server.recovery is not None
+            and sid is not None
+            and event.kind is EventKind.EVENT
+        ):
+            environ = flask.request.environ
+            server.recovery.track_session(sid, event.namespace, server.manager, environ)
 
     def _publish_emit(self, event: Event) -> None:
         self.bus.publish_emit(event)

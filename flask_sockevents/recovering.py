@@ -32,9 +32,10 @@ calls at each step of a client's life when ``connection_state_recovery`` is on:
    reason (the client or the app disconnected) forgets it.
 
 A store that keeps the sessions of connected clients too (one shared by
-processes) is told of each connect and room change (``track``); the
-in-memory store says it does not need to be
-(``tracks_connected_sessions = False``).
+processes) is told of each connect, room change, and event after which the
+managed session changed (``track``); the in-memory store says it does not
+need to be (``tracks_connected_sessions = False``), and then none of this
+runs.
 
 Store failures (a Redis outage) are logged and never break dispatch: an emit
 is then sent without an offset, and a connect is a new session.
@@ -155,6 +156,7 @@ class ConnectionRecovery:
         #: Set by a graceful shutdown: the sessions it closes are kept.
         self.shutting_down = False
         self._pids: dict[str, str] = {}  # sid -> pid, for connected clients
+        self._tracked_sessions: dict[str, dict[str, Any]] = {}  # sid -> managed session told
 
     # -- 1. emit -----------------------------------------------------------------
 
@@ -256,17 +258,22 @@ class ConnectionRecovery:
         pid = self._pids.get(sid)
         if pid is None or not self.tracks:
             return
+        saved = self._tracked_sessions[sid] = dict(environ.get(_SESSION_KEY) or {})
         session = SessionState(
-            pid,
-            sid,
-            namespace,
-            frozenset(manager.get_rooms(sid, namespace)),
-            dict(environ.get(_SESSION_KEY) or {}),
+            pid, sid, namespace, frozenset(manager.get_rooms(sid, namespace)), saved
         )
         try:
             self.store.track(session)
         except Exception:
             logger.exception("connection state recovery: tracking a session failed")
+
+    def track_session(
+        self, sid: str, namespace: str, manager: Any, environ: dict[str, Any]
+    ) -> None:
+        """After an event of ``sid``: tell the store if its managed session changed."""
+        saved = environ.get(_SESSION_KEY)
+        if saved is not None and self._tracked_sessions.get(sid, {}) != saved:
+            self.track(sid, namespace, manager, environ)
 
     # -- 4. disconnect -----------------------------------------------------------
 
@@ -280,6 +287,7 @@ class ConnectionRecovery:
         that is not kept is forgotten by the store here.
         """
         pid = self._pids.pop(sid, None)
+        self._tracked_sessions.pop(sid, None)
         if pid is None:
             return None
         recoverable = reason in RECOVERABLE_REASONS or (

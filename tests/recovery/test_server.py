@@ -342,10 +342,10 @@ class _RecordingStore(MemoryRecoveryStore):
         self.calls: list[tuple[str, Any]] = []
 
     def track(self, session: SessionState) -> None:
-        self.calls.append(("track", sorted(session.rooms)))
+        self.calls.append(("track", sorted(session.rooms), session.saved_session))
 
     def keep(self, session: SessionState) -> None:
-        self.calls.append(("keep", sorted(session.rooms)))
+        self.calls.append(("keep", sorted(session.rooms), session.saved_session))
         super().keep(session)
 
     def forget(self, pid: str) -> None:
@@ -353,7 +353,7 @@ class _RecordingStore(MemoryRecoveryStore):
         super().forget(pid)
 
 
-def test_a_tracking_store_is_told_of_connects_room_changes_losses_and_departures(
+def test_a_tracking_store_is_told_of_connects_changes_losses_and_departures(
     serve: Serve,
 ) -> None:
     store = _RecordingStore()
@@ -361,15 +361,20 @@ def test_a_tracking_store_is_told_of_connects_room_changes_losses_and_departures
     url = serve(app).url
     client = _connected_in_room(url)
     sid, pid = client.sid, client.pid
+    client.call("remember", "this")
+    client.call("recall")  # no change: not told
     client.break_transport()
     wait_for(lambda: any(call[0] == "keep" for call in store.calls))
     client.connect()
     client.disconnect()
     wait_for(lambda: any(call[0] == "forget" for call in store.calls))
+    rooms = sorted([sid, "r"])
+    remembered = {"remembered": "this"}
     assert store.calls == [
-        ("track", [sid]),
-        ("track", sorted([sid, "r"])),
-        ("keep", sorted([sid, "r"])),
-        ("track", sorted([sid, "r"])),  # recovered
+        ("track", [sid], {}),
+        ("track", rooms, {}),
+        ("track", rooms, remembered),
+        ("keep", rooms, remembered),
+        ("track", rooms, remembered),  # recovered
         ("forget", pid),
     ]
