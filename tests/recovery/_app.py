@@ -13,7 +13,8 @@ server like any request):
   closed; the server goes on accepting, as the next process would);
 - ``GET /emit/<room>/<text>`` emits ``news`` with ``text`` to ``room``.
 
-Socket.IO events: ``join`` (a room; answers the client's rooms), ``hello``
+The last two take ``?namespace=`` (``/`` by default). Socket.IO events, in
+every namespace: ``join`` (a room; answers the client's rooms), ``hello``
 (the server emits ``news`` ``first`` to room ``r``, so that the client has
 received an offset), ``remember``/``recall`` (the managed session).
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 import gevent
 import websocket
-from flask import Flask, session
+from flask import Flask, request, session
 
 from flask_sockevents import SockEvents, join_room, rooms
 
@@ -53,20 +54,20 @@ def make_app(recovery: Any = True, **options: Any) -> tuple[Flask, SockEvents]:
     options.setdefault("ping_interval", 1)
     sockevents = SockEvents(app, connection_state_recovery=recovery, **options)
 
-    @sockevents.on("join")
+    @sockevents.on("join", namespace="*")
     def join(room: str) -> list[str]:
         join_room(room)
         return sorted(rooms())
 
-    @sockevents.on("hello")
+    @sockevents.on("hello", namespace="*")
     def hello() -> None:
-        sockevents.emit("news", "first", to="r")
+        sockevents.emit("news", "first", to="r", namespace=request.namespace)  # type: ignore[attr-defined]
 
-    @sockevents.on("remember")
+    @sockevents.on("remember", namespace="*")
     def remember(value: Any) -> None:
         session["remembered"] = value
 
-    @sockevents.on("recall")
+    @sockevents.on("recall", namespace="*")
     def recall() -> Any:
         return session.get("remembered")
 
@@ -74,12 +75,14 @@ def make_app(recovery: Any = True, **options: Any) -> tuple[Flask, SockEvents]:
     def gap(sid: str) -> str:
         server = sockevents.server
         assert server is not None
+        namespace = request.args.get("namespace", "/")
         with gevent.Timeout(TIMEOUT):  # the server's own hub: wait cooperatively
-            while server.manager.is_connected(sid, "/"):
+            while server.manager.is_connected(sid, namespace):
                 gevent.sleep(0.005)
         for text, target, skip in GAP_EMITS:
             to = sid if target == "<sid>" else target
-            sockevents.emit("news", text, to=to, skip_sid=sid if skip else None)
+            skip_sid = sid if skip else None
+            sockevents.emit("news", text, to=to, skip_sid=skip_sid, namespace=namespace)
         return "sent"
 
     @app.route("/break/<sid>")
@@ -99,21 +102,24 @@ def make_app(recovery: Any = True, **options: Any) -> tuple[Flask, SockEvents]:
 
     @app.route("/emit/<room>/<text>")
     def emit_to(room: str, text: str) -> str:
-        sockevents.emit("news", text, to=room)
+        sockevents.emit("news", text, to=room, namespace=request.args.get("namespace", "/"))
         return "sent"
 
     return app, sockevents
 
 
 class RawClient:
-    """A Socket.IO client over a raw websocket, speaking recovery as the JavaScript client does.
+    """A Socket.IO client of one namespace over a raw websocket, speaking recovery as the
+    JavaScript client does.
 
     It answers the server's pings, keeps its ``pid`` and the offset of the
     last event it received, and sends both in its CONNECT when it comes back.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "/") -> None:
         self.url = url
+        self.namespace = namespace
+        self._prefix = "" if namespace == "/" else namespace + ","
         self.ws: websocket.WebSocket | None = None
         self.sid: str | None = None
         self.pid: str | None = None
@@ -133,7 +139,7 @@ class RawClient:
         self.ws = ws
         if self.pid is not None and self.offset is not None:
             auth = {"pid": self.pid, "offset": self.offset, **(auth or {})}
-        ws.send("40" + (json.dumps(auth) if auth is not None else ""))
+        ws.send("40" + self._prefix + (json.dumps(auth) if auth is not None else ""))
         reply = self._next_packet()
         assert reply.startswith("0{"), f"connect refused: {reply}"
         answer: dict[str, Any] = json.loads(reply[1:])
@@ -150,7 +156,11 @@ class RawClient:
                 self.ws.send("3")
                 continue
             assert message.startswith("4"), message
-            return message[1:]
+            kind, rest = message[1], message[2:]
+            if self._prefix:
+                assert rest.startswith(self._prefix), message
+                rest = rest[len(self._prefix) :]
+            return kind + rest
 
     def event(self) -> list[Any]:
         """The next EVENT's data (name first); its last string argument becomes the offset."""
@@ -170,10 +180,15 @@ class RawClient:
             texts.append(data[1])
         return texts
 
+    def send(self, event: str, *args: Any) -> None:
+        """Emit ``event`` without asking for an ack."""
+        assert self.ws is not None
+        self.ws.send("42" + self._prefix + json.dumps([event, *args]))
+
     def call(self, event: str, *args: Any) -> Any:
         """Emit ``event`` asking for an ack; return its data (events before it are skipped)."""
         assert self.ws is not None
-        self.ws.send("421" + json.dumps([event, *args]))
+        self.ws.send("42" + self._prefix + "1" + json.dumps([event, *args]))
         while True:
             packet = self._next_packet()
             if packet.startswith("31["):
@@ -204,6 +219,6 @@ class RawClient:
     def disconnect(self) -> None:
         """Leave as a client does: DISCONNECT, then close the websocket."""
         if self.ws is not None:
-            self.ws.send("41")
+            self.ws.send("41" + self._prefix)
             self.ws.close()
             self.ws = None

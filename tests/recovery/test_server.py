@@ -23,12 +23,12 @@ from ._app import MISSED, RawClient, make_app
 from .conftest import Serve
 
 
-def _connected_in_room(url: str) -> RawClient:
-    """A client connected to ``/``, in room ``r``, that has received one event."""
-    client = RawClient(url)
+def _connected_in_room(url: str, namespace: str = "/") -> RawClient:
+    """A client connected to ``namespace``, in room ``r``, that has received one event."""
+    client = RawClient(url, namespace)
     client.connect()
     assert client.call("join", "r") == [sorted(["r", client.sid])]
-    client.ws.send('42["hello"]')  # type: ignore[union-attr]
+    client.send("hello")
     assert client.news(1) == ["first"]
     return client
 
@@ -37,7 +37,8 @@ def _lose_and_emit(url: str, client: RawClient) -> None:
     """Break the client's transport, then emit the gap's events while it is away."""
     sid = client.sid
     client.break_transport()
-    assert requests.get(f"{url}/gap/{sid}", timeout=10).text == "sent"
+    gap = requests.get(f"{url}/gap/{sid}", params={"namespace": client.namespace}, timeout=10)
+    assert gap.text == "sent"
 
 
 def test_connect_answer_carries_a_private_session_id(serve: Serve) -> None:
@@ -67,6 +68,23 @@ def test_a_lost_client_gets_its_sid_and_every_missed_event_once_in_order(serve: 
     requests.get(f"{url}/emit/r/after", timeout=10)
     assert client.news(1) == ["after"]  # nothing else came between: each missed event once
     client.disconnect()
+
+
+def test_a_client_recovers_in_another_namespace_than_the_main_one(serve: Serve) -> None:
+    app, _ = make_app(namespaces="*")
+    url = serve(app).url
+    main = _connected_in_room(url)
+    chat = _connected_in_room(url, "/chat")
+    sid = chat.sid
+    _lose_and_emit(url, chat)
+    assert chat.connect()["sid"] == sid
+    assert chat.news(len(MISSED)) == MISSED
+    requests.get(f"{url}/emit/r/after", params={"namespace": "/chat"}, timeout=10)
+    assert chat.news(1) == ["after"]
+    requests.get(f"{url}/emit/r/main", timeout=10)
+    assert main.news(1) == ["main"]  # "/" was not disturbed: its room still reaches it
+    chat.disconnect()
+    main.disconnect()
 
 
 def test_a_recovered_client_is_back_in_its_rooms(serve: Serve) -> None:
@@ -250,7 +268,7 @@ def test_recovery_off_sends_no_pid_and_no_offset(serve: Serve) -> None:
     client = RawClient(serve(app).url)
     assert set(client.connect()) == {"sid"}
     assert client.call("join", "r")
-    client.ws.send('42["hello"]')  # type: ignore[union-attr]
+    client.send("hello")
     assert client.event() == ["news", "first"]
     client.disconnect()
 
