@@ -212,9 +212,10 @@ def test_an_unknown_offset_is_a_new_session(serve: Serve) -> None:
     client = _connected_in_room(url)
     sid = client.sid
     _lose_and_emit(url, client)
+    pid = client.pid
     client.offset = "ff-0"
     answer = client.connect()
-    assert answer["sid"] != sid
+    assert answer["sid"] != sid and answer["pid"] != pid
     client.disconnect()
 
 
@@ -396,3 +397,18 @@ def test_a_tracking_store_is_told_of_connects_changes_losses_and_departures(
         ("track", rooms, remembered),  # recovered
         ("forget", pid),
     ]
+
+
+def test_a_client_lost_to_a_ping_timeout_recovers(serve: Serve) -> None:
+    app, sockevents = make_app(ping_interval=0.2, ping_timeout=0.2)
+    reasons: list[str] = []
+    sockevents.listen("disconnect")(lambda event: reasons.append(event.args[0]))
+    url = serve(app).url
+    client = _connected_in_room(url)
+    sid, pid = client.sid, client.pid
+    silent = client.ws  # stops answering pings: the server gives up on it
+    wait_for(lambda: reasons)
+    assert reasons == ["ping timeout"]
+    assert client.connect() == {"sid": sid, "pid": pid}
+    client.disconnect()
+    silent.close()  # type: ignore[union-attr]
