@@ -173,7 +173,8 @@ class Admission(SocketIOServerAPI, socketio.Server):
             self._admit(connection, namespace, sid, recovered)
             finished = self.dispatcher(connection.environ, event, None)
             if not finished.accepted:
-                self._forget_pid(sid)
+                if self.recovery is not None:
+                    self.recovery.refused(sid)
                 connection.sids.pop(namespace, None)
                 self.manager.pre_disconnect(sid, namespace)
                 refusal = self._refusal(finished)
@@ -260,11 +261,6 @@ class Admission(SocketIOServerAPI, socketio.Server):
             replayed = recovery.replay(self, connection.eio_sid, recovered)
             if not replayed.done():
                 self._replays[connection.eio_sid] = replayed
-
-    def _forget_pid(self, sid: str) -> None:
-        """A client admitted first (``always_connect``) was refused: it has no session."""
-        if self.recovery is not None:
-            self.recovery.lost(sid, "", self.reason.SERVER_DISCONNECT, (), {})
 
     def _dispatch_disconnect(
         self, connection: Connection, namespace: str, reason: str, by_client: bool

@@ -305,6 +305,14 @@ class ConnectionRecovery:
             lost_at=time.time(),
         )
 
+    def refused(self, sid: str) -> None:
+        """A client admitted before its connect handler ran (``always_connect``) was
+        refused by it: it has no session to keep."""
+        pid = self._pids.pop(sid, None)
+        self._tracked_sessions.pop(sid, None)
+        if pid is not None:
+            self._call_store("forget", pid)
+
     def keep(self, session: SessionState) -> None:
         """Keep a lost session until its client comes back or the window closes."""
         self._call_store("keep", session)
