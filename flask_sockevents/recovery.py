@@ -26,8 +26,11 @@ with three rooms and a small managed session takes about 0.8 KB, so 10,000
 sessions lost at once take about 8 MB and ``max_sessions`` (100,000) about
 80 MB at most; a small logged packet (``["news", {"text": "hello", "n": 1}]``,
 42 bytes of JSON) takes about 1 KB of Python objects, so a namespace's log
-at ``max_packets`` (10,000) of such packets takes about 10 MB, and a log of
-large packets stays within ``max_bytes`` (5 MB) of data plus that overhead.
+at ``max_packets`` (10,000) of such packets takes about 10 MB. ``max_bytes``
+(5 MB) bounds the JSON size of the data kept; in memory, text takes about its
+length (a log of large text packets at its byte cap: under twice
+``max_bytes``), while numbers and small containers take several times
+their JSON size, which ``max_packets`` bounds.
 """
 
 from __future__ import annotations
