@@ -258,9 +258,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
         if recovered is not None and recovery is not None:
-            replayed = recovery.replay(self, connection.eio_sid, recovered)
-            if not replayed.done():
-                self._replays[connection.eio_sid] = replayed
+            recovery.replay(self, connection.eio_sid, recovered)
 
     def _dispatch_disconnect(
         self, connection: Connection, namespace: str, reason: str, by_client: bool

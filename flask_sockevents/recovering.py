@@ -87,19 +87,24 @@ class Recovered:
 class Replayed:
     """The packets a recovered client was sent from the log, dropped if they come again.
 
-    Each offset is dropped once at most (an emit reaches a client once), and
-    the whole filter ends after :data:`REPLAY_WINDOW` seconds or once every
-    offset was dropped.
+    One per transport, for every namespace it recovered in. Each packet is
+    dropped once at most (an emit reaches a client once), and the filter
+    ends :data:`REPLAY_WINDOW` seconds after the last recovery it was given,
+    or once every packet was dropped.
     """
 
-    __slots__ = ("attachments_left", "dropping", "namespace", "offsets", "until")
+    __slots__ = ("attachments_left", "dropping", "offsets", "until")
 
-    def __init__(self, namespace: str, offsets: set[str]) -> None:
-        self.namespace = namespace
-        self.offsets = offsets
-        self.until = time.monotonic() + REPLAY_WINDOW
+    def __init__(self) -> None:
+        self.offsets: set[tuple[str, str]] = set()  # (namespace, offset)
+        self.until = 0.0
         self.attachments_left = 0  # binary attachments of the last encoded packet to come
         self.dropping = False  # whether they are dropped, as their packet was
+
+    def add(self, namespace: str, packets: list[LoggedPacket]) -> None:
+        """Drop ``packets`` of ``namespace`` too, for :data:`REPLAY_WINDOW` seconds."""
+        self.offsets.update((namespace, packet.offset) for packet in packets)
+        self.until = time.monotonic() + REPLAY_WINDOW
 
     def done(self) -> bool:
         """Whether the filter has nothing left to drop."""
@@ -117,18 +122,18 @@ class Replayed:
                 return False
             self.attachments_left = pkt.attachment_count
         data = pkt.data
-        offset = (
-            data[-1]
+        key = (
+            (pkt.namespace or "/", data[-1])
             if pkt.packet_type in _EVENTS
             and pkt.id is None
-            and (pkt.namespace or "/") == self.namespace
             and isinstance(data, list)
             and len(data) > 1
+            and isinstance(data[-1], str)
             else None
         )
-        self.dropping = isinstance(offset, str) and offset in self.offsets
+        self.dropping = key in self.offsets
         if self.dropping:
-            self.offsets.discard(offset)
+            self.offsets.discard(key)
         return self.dropping
 
 
@@ -243,15 +248,21 @@ class ConnectionRecovery:
             self.track(sid, namespace, manager, environ)
         return pid
 
-    def replay(self, server: Any, eio_sid: str, recovered: Recovered) -> Replayed:
-        """Send the packets the client missed, in log order; return their filter."""
+    def replay(self, server: Any, eio_sid: str, recovered: Recovered) -> None:
+        """Send the packets the client missed, in log order, then filter them out of
+        what the server sends the client next (``server._replays``)."""
         namespace = recovered.session.namespace
         for packet in recovered.packets:
             server._send_packet(
                 eio_sid,
                 server.packet_class(sio_packet.EVENT, namespace=namespace, data=packet.data),
             )
-        return Replayed(namespace, {packet.offset for packet in recovered.packets})
+        if recovered.packets:
+            replays = server._replays
+            replayed = replays.get(eio_sid)
+            if replayed is None or replayed.done():
+                replayed = replays[eio_sid] = Replayed()
+            replayed.add(namespace, recovered.packets)
 
     def track(self, sid: str, namespace: str, manager: Any, environ: dict[str, Any]) -> None:
         """Tell the store the state of connected client ``sid`` (rooms, managed session)."""
