@@ -6,19 +6,24 @@ A client's CONNECT is admitted in these steps (:meth:`Admission._dispatch_connec
    namespaces`` (the refusal is published, then sent as CONNECT_ERROR);
 2. a namespace the client is already in is refused on the bus and not answered;
 3. a namespace the app does not serve is refused with ``Invalid namespace``;
-4. the manager reserves a sid; with python-socketio's ``always_connect`` the
-   client is admitted (CONNECT sent) before the handler runs, and a refusal
-   then disconnects it;
+4. the manager reserves a sid: with connection state recovery, a client
+   coming back gets its lost session's sid, rooms and managed session
+   (:mod:`.recovering`) and its connect is published with ``recovered=True``;
+   with python-socketio's ``always_connect`` the client is admitted (CONNECT
+   sent) before the handler runs, and a refusal then disconnects it;
 5. otherwise what the server sends the client in that namespace while the
    connect handler runs is held (:class:`Hold`): released after the CONNECT
    answer if the handler accepts, dropped if it refuses;
-6. the verdict is sent (CONNECT or CONNECT_ERROR); a transport that closed
-   meanwhile gets the client in and out at once, its disconnect published;
+6. the verdict is sent (CONNECT or CONNECT_ERROR; with recovery, CONNECT
+   carries the client's ``pid`` and a recovered client then gets the packets
+   it missed, before what was held); a transport that closed meanwhile gets
+   the client in and out at once, its disconnect published;
    ``Reject(disconnect=True)`` closes the whole transport.
 
 A namespace leaves once (:meth:`Admission._dispatch_disconnect`): its sid is
 forgotten, the disconnect is published on the bus, and the manager lets go
-of it, whoever asked (the client, the server, a closed transport).
+of it, whoever asked (the client, the server, a closed transport); with
+recovery, a session lost for a recoverable reason is then kept.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from socketio import packet as sio_packet
 from .connection_state import Connection
 from .event import Event, EventKind, Outcome
 from .exceptions import Reject
+from .recovering import ConnectionRecovery, Recovered, Replayed
 from .socketio_api import SocketIOServerAPI
 
 __all__ = ["Admission", "Dispatcher", "Hold"]
@@ -114,9 +120,11 @@ class Admission(SocketIOServerAPI, socketio.Server):
     dispatcher: Dispatcher
     accepts_namespace: Callable[[str], bool]
     max_namespaces: int
+    recovery: ConnectionRecovery | None
     protocol_errors: Counter[str]
     _connections: dict[str, Connection]
     _holds: dict[str, Hold]  # eio_sid -> packets waiting for a connect verdict
+    _replays: dict[str, Replayed]  # eio_sid -> packets a recovered client must not get twice
     _per_address: Counter[str | None]
 
     def _refused_over_namespace_limit(self, connection: Connection, event: Event) -> bool:
@@ -152,12 +160,21 @@ class Admission(SocketIOServerAPI, socketio.Server):
                 ),
             )
             return
-        sid = self.manager.pre_connect(eio_sid, namespace)
-        event = event._replace(sid=sid)
+        recovered = self._recovered(connection, event)
+        if recovered is None:
+            sid = self.manager.pre_connect(eio_sid, namespace)
+            event = event._replace(sid=sid)
+        else:
+            sid = recovered.session.sid
+            event = event._replace(sid=sid, recovered=True)
+        # From here to the hold below nothing yields: whatever is emitted to a
+        # recovered client's rooms, re-entered above, is held.
         if self.always_connect:  # python-socketio's option: admit first, refuse by disconnecting
-            self._admit(connection, namespace, sid)
+            self._admit(connection, namespace, sid, recovered)
             finished = self.dispatcher(connection.environ, event, None)
             if not finished.accepted:
+                if self.recovery is not None:
+                    self.recovery.refused(sid)
                 connection.sids.pop(namespace, None)
                 self.manager.pre_disconnect(sid, namespace)
                 refusal = self._refusal(finished)
@@ -175,13 +192,18 @@ class Admission(SocketIOServerAPI, socketio.Server):
                 del self._holds[eio_sid]
                 if connection.closed:
                     # The transport closed while the handler ran: the client
-                    # is in and leaves at once, so its disconnect is published.
+                    # is in and leaves at once, so its disconnect is published
+                    # (and a recovered session is kept again).
                     self.manager.connect(sid, namespace)
                     connection.sids[namespace] = sid
+                    if recovered is not None and self.recovery is not None:
+                        self.recovery.admitted(
+                            sid, namespace, recovered, self.manager, connection.environ
+                        )
                     reason = self.reason.TRANSPORT_CLOSE
                     self._dispatch_disconnect(connection, namespace, reason, True)
                     return
-                self._admit(connection, namespace, sid)
+                self._admit(connection, namespace, sid, recovered)
                 hold.release(self, eio_sid)
                 return
             self._send_packet(
@@ -200,13 +222,43 @@ class Admission(SocketIOServerAPI, socketio.Server):
     def _refusal(finished: Event) -> Any:
         return finished.ack if finished.outcome is Outcome.REJECTED else _INTERNAL_ERROR
 
-    def _admit(self, connection: Connection, namespace: str, sid: str) -> None:
-        """Answer CONNECT and count the client in ``namespace``."""
+    def _recovered(self, connection: Connection, event: Event) -> Recovered | None:
+        """The lost session a CONNECT asks back, its sid reserved and rooms re-entered."""
+        recovery = self.recovery
+        if recovery is None:
+            return None
+        recovered = recovery.restore(event.args[0] if event.args else None, event.namespace)
+        if recovered is None or not recovery.reenter(
+            self.manager, connection.eio_sid, recovered, connection.environ
+        ):
+            return None
+        return recovered
+
+    def _admit(
+        self,
+        connection: Connection,
+        namespace: str,
+        sid: str,
+        recovered: Recovered | None = None,
+    ) -> None:
+        """Answer CONNECT and count the client in ``namespace``.
+
+        With connection state recovery, CONNECT carries the client's ``pid``,
+        and a recovered client is then sent the packets it missed.
+        """
+        answer = {"sid": sid}
+        recovery = self.recovery
+        if recovery is not None:
+            answer["pid"] = recovery.admitted(
+                sid, namespace, recovered, self.manager, connection.environ
+            )
         self._send_packet(
-            connection.eio_sid, self.packet_class(_CONNECT, {"sid": sid}, namespace=namespace)
+            connection.eio_sid, self.packet_class(_CONNECT, answer, namespace=namespace)
         )
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
+        if recovered is not None and recovery is not None:
+            recovery.replay(self, connection.eio_sid, recovered)
 
     def _dispatch_disconnect(
         self, connection: Connection, namespace: str, reason: str, by_client: bool
@@ -225,10 +277,21 @@ class Admission(SocketIOServerAPI, socketio.Server):
             remote_addr=connection.remote_addr,
             transport=connection.eio_sid,
         )
+        lost = None
         try:
             self.dispatcher(connection.environ, event, None)
         finally:
+            if self.recovery is not None:
+                lost = self.recovery.lost(
+                    sid,
+                    namespace,
+                    reason,
+                    self.manager.get_rooms(sid, namespace),
+                    connection.environ,
+                )
             self.manager.disconnect(sid, namespace, ignore_queue=True)
+        if lost is not None and self.recovery is not None:
+            self.recovery.keep(lost)
 
     def _close_transport(self, connection: Connection) -> None:
         """Close the client's whole Engine.IO session, as ``Reject(disconnect=True)`` asks.
@@ -267,6 +330,7 @@ class Admission(SocketIOServerAPI, socketio.Server):
 
     def _forget(self, connection: Connection) -> None:
         """The transport is gone and everything it queued is done: let go of it."""
+        self._replays.pop(connection.eio_sid, None)
         if self._connections.pop(connection.eio_sid, None) is not None:
             address = connection.remote_addr
             self._per_address[address] -= 1
@@ -276,13 +340,32 @@ class Admission(SocketIOServerAPI, socketio.Server):
     # -- sending, held while a connect handler runs ----------------------------
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        """Send a Socket.IO packet, unless it waits for a connect's verdict."""
+        """Send a Socket.IO packet, unless it waits for a connect's verdict
+        (or a recovered client was already sent it)."""
         hold = self._holds.get(eio_sid) if self._holds else None
-        if hold is None or not hold.keeps_packet(pkt):
-            super()._send_packet(eio_sid, pkt)
+        if hold is not None and hold.keeps_packet(pkt):
+            return
+        if self._replays and self._replayed(eio_sid, pkt, False):
+            return
+        super()._send_packet(eio_sid, pkt)
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
-        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits."""
+        """Send an encoded Socket.IO packet (python-socketio's broadcasts), unless it waits
+        (or a recovered client was already sent it)."""
         hold = self._holds.get(eio_sid) if self._holds else None
-        if hold is None or not hold.keeps_encoded(eio_pkt, self.packet_class):
-            super()._send_eio_packet(eio_sid, eio_pkt)
+        if hold is not None and hold.keeps_encoded(eio_pkt, self.packet_class):
+            return
+        if self._replays and self._replayed(eio_sid, eio_pkt, True):
+            return
+        super()._send_eio_packet(eio_sid, eio_pkt)
+
+    def _replayed(self, eio_sid: str, pkt: Any, encoded: bool) -> bool:
+        """Whether a recovered client was already sent ``pkt`` from the log."""
+        replays = self._replays
+        replay = replays.get(eio_sid)
+        if replay is None:
+            return False
+        if replay.done():
+            del replays[eio_sid]
+            return False
+        return replay.drops(pkt, encoded, self.packet_class)

@@ -4,8 +4,9 @@
 
 1. ``event_received`` is sent;
 2. a client event with a reserved or malformed name is rejected;
-3. the guards run in registration order (not for disconnects); the first that
-   returns ``False`` or raises :class:`Reject` rejects the event;
+3. the guards run in registration order (not for disconnects, nor for a
+   recovered connect when :attr:`Bus.skip_guards_on_recovery`); the first
+   that returns ``False`` or raises :class:`Reject` rejects the event;
 4. when the handler's route declares a payload schema, the payload is
    validated (:mod:`.schemas`): an invalid one is rejected with reason
    ``"invalid payload"``, a valid one reaches the handler parsed;
@@ -137,6 +138,9 @@ class Bus:
         self.rejections = BoundedCounter(_MAX_DISTINCT_REASONS, "other")
         self.listener_errors = 0
         self.around: list[AroundHook] = []
+        #: Whether a recovered connect (``event.recovered``) skips the guards,
+        #: as connection state recovery's ``skip_guards`` asks.
+        self.skip_guards_on_recovery = False
 
     @property
     def sender(self) -> Any:
@@ -295,7 +299,9 @@ class Bus:
 
     def _dispatch(self, event: Event, resolution: Resolution) -> Event:
         kind = event.kind
-        if kind is not EventKind.DISCONNECT:
+        if kind is not EventKind.DISCONNECT and not (
+            event.recovered and self.skip_guards_on_recovery
+        ):
             for guard in resolution.guards:
                 try:
                     verdict = guard(event)

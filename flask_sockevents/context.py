@@ -3,7 +3,9 @@
 Every guard, handler and listener of an event runs inside a fresh Flask app
 context and a request context built from the connection's handshake environ,
 as in Flask-SocketIO: ``request.sid``, ``request.namespace`` and
-``request.event`` (``{"message": name, "args": args}``) are set, and
+``request.event`` (``{"message": name, "args": args}``) are set,
+``request.recovered`` is true for a connect that recovers a lost session
+(connection state recovery), and
 :data:`current_event` is the :class:`~flask_sockevents.Event` itself.
 
 The request context is cheap: the request is parsed and the URL adapter built
@@ -133,6 +135,7 @@ class EventContext:
             namespace=event.namespace,
             event={"message": event.name, "args": event.args},
             sockevent=event,
+            recovered=event.recovered,
         )
         return context
 

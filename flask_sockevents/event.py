@@ -66,10 +66,13 @@ class _EventFields(NamedTuple):
     ack: Any
     replied: bool
     error: BaseException | None
+    recovered: bool
 
 
 _new_tuple = tuple.__new__
 _DISPATCH_FIELDS = 11  # fields up to and including ``transport`` are set on receipt
+_RESULT_END = 17  # fields from ``outcome`` to ``error`` are set by ``finished()``; later
+# ones (``recovered``) are set on receipt, after the others to keep their positions
 
 
 class Event(_EventFields):
@@ -106,6 +109,9 @@ class Event(_EventFields):
         :attr:`~flask_sockevents.Reject.event_error`).
     :param replied: whether a handler or error handler produced ``ack``.
     :param error: the exception a handler raised, for ``FAILED`` events.
+    :param recovered: for a connect, whether it brings back a session whose
+        transport was lost (connection state recovery): same sid, rooms and
+        managed session; the client also gets the packets it missed.
 
     A tuple underneath (immutable, no ``__dict__``), so building one on every
     packet stays cheap.
@@ -132,6 +138,7 @@ class Event(_EventFields):
         ack: Any = None,
         replied: bool = False,
         error: BaseException | None = None,
+        recovered: bool = False,
     ) -> Event:
         if received_at is None:
             received_at = time.monotonic()
@@ -140,7 +147,7 @@ class Event(_EventFields):
             (
                 kind, namespace, name, sid, args, ack_requested, received_at,
                 remote_addr, size, to, transport, outcome, reason, duration, ack, replied,
-                error,
+                error, recovered,
             ),
         )  # fmt: skip
 
@@ -190,7 +197,16 @@ class Event(_EventFields):
             duration = time.monotonic() - self.received_at
         return _new_tuple(
             type(self),
-            (*self[:_DISPATCH_FIELDS], outcome, reason, duration, ack, replied, error),
+            (
+                *self[:_DISPATCH_FIELDS],
+                outcome,
+                reason,
+                duration,
+                ack,
+                replied,
+                error,
+                *self[_RESULT_END:],
+            ),
         )
 
     def __repr__(self) -> str:

@@ -29,6 +29,8 @@ from .context import EventContext
 from .event import Event, EventKind, Outcome
 from .namespace import Namespace, register_namespace
 from .queues import queue_manager
+from .recovering import ConnectionRecovery
+from .recovery import make_store, recovery_options
 from .server import Server
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ DEFAULTS: dict[str, Any] = {
     "max_http_connections_per_address": 100,
     "cluster_heartbeat": 5.0,
     "cluster_headers": None,
+    "connection_state_recovery": None,
 }
 _CONFIG_PREFIX = "SOCKEVENTS_"
 
@@ -134,6 +137,11 @@ class SockEvents:
       processes sharing a Redis queue know each other (see :mod:`flask_sockevents.cluster`).
     - ``cluster_headers``: the handshake headers :meth:`fetch_sockets` shows
       (:data:`~flask_sockevents.cluster.DEFAULT_HEADERS` by default).
+    - ``connection_state_recovery`` (off): ``True``, or a dict of options
+      (``max_disconnection_duration``, ``skip_guards``, ``max_packets``,
+      ``max_bytes``, ``max_sessions``, ``store``): a client whose transport
+      is lost comes back within the window with its sid, rooms, managed
+      session and the packets it missed; see :mod:`flask_sockevents.recovery`.
 
     Connection limits of the served server (:meth:`run`, ``python -m
     flask_sockevents``, ``flask sockevents run`` and the gunicorn worker;
@@ -252,6 +260,8 @@ class SockEvents:
             max_http_connections_per_address=settings["max_http_connections_per_address"],
             max_body_buffer=settings["max_message_size"],
         )
+        recovery = recovery_options(settings["connection_state_recovery"])
+        self.bus.skip_guards_on_recovery = recovery is not None and recovery.skip_guards
         namespaces = settings["namespaces"]
         self._accepted_namespaces = None if namespaces == "*" else set(namespaces or ["/"])
         self.server = Server(
@@ -265,6 +275,11 @@ class SockEvents:
             max_namespaces=settings["max_namespaces"],
             max_packets_per_post=settings["max_packets_per_post"],
             on_emit=self._publish_emit,
+            recovery=None
+            if recovery is None
+            else ConnectionRecovery(
+                recovery, make_store(recovery, settings["message_queue"], settings["channel"])
+            ),
             **engine_options,
         )
         self.async_mode = self.server.async_mode
@@ -284,6 +299,9 @@ class SockEvents:
         signals.client_disconnected.connect(self._cluster_disconnected, sender=app, weak=True)
         signals.event_rejected.connect(self._cluster_disconnected, sender=app, weak=True)
         signals.event_failed.connect(self._cluster_disconnected, sender=app, weak=True)
+        if self.server.recovery is not None and self.server.recovery.tracks:
+            signals.event_handled.connect(self._track_session, sender=app, weak=True)
+            signals.event_failed.connect(self._track_session, sender=app, weak=True)
         self.bus.sender = app
         self._contexts = EventContext(app, manage_session=settings["manage_session"])
         app.wsgi_app = socketio.WSGIApp(  # type: ignore[method-assign]
@@ -335,6 +353,19 @@ class SockEvents:
             and (event.kind is EventKind.DISCONNECT or not event.accepted)
         ):
             self.cluster.forget_socket(event.sid, event.namespace)
+
+    def _track_session(self, sender: Any, event: Event, **_: Any) -> None:
+        """Tell a recovery store that tracks connected sessions of a managed session change."""
+        server = self.server
+        sid = event.sid
+        if (
+            server is not None
+            and server.recovery is not None
+            and sid is not None
+            and event.kind is EventKind.EVENT
+        ):
+            environ = flask.request.environ
+            server.recovery.track_session(sid, event.namespace, server.manager, environ)
 
     def _publish_emit(self, event: Event) -> None:
         self.bus.publish_emit(event)

@@ -32,6 +32,7 @@ from .connection_state import DisconnectItem
 from .event import Event, EventKind
 from .exceptions import AckTimeout
 from .reader import Reader
+from .recovering import ConnectionRecovery
 
 __all__ = ["Operations", "measured_packet_class"]
 
@@ -66,6 +67,7 @@ class Operations(Reader):
     """The operations of :class:`~flask_sockevents.server.Server` on its clients."""
 
     on_emit: Callable[[Event], None] | None
+    recovery: ConnectionRecovery | None
 
     def disconnect(
         self, sid: str, namespace: str | None = None, ignore_queue: bool = False
@@ -209,6 +211,10 @@ class Operations(Reader):
         callback: Callable[..., Any] | None,
         ignore_queue: bool,
     ) -> None:
+        recovery = self.recovery
+        if recovery is not None and callback is None:
+            # Connection state recovery: log it and append its offset (.recovering).
+            data = recovery.logged_args(event, data, namespace or "/", to or room, skip_sid)
         super().emit(
             event,
             data=data,
@@ -273,6 +279,9 @@ class Operations(Reader):
         server took gets its handler run and its acknowledgement sent; then
         each connected namespace is disconnected (reason ``SERVER_DISCONNECT``,
         published on the bus once, in order) and every transport is closed.
+        With connection state recovery the clients are not sent DISCONNECT:
+        their transports close, so they reconnect, and their sessions are
+        kept for them to recover.
 
         :param timeout: seconds allowed for all of it.
         :return: ``True`` if everything finished in time, ``False`` if some
@@ -280,9 +289,14 @@ class Operations(Reader):
         """
         deadline = time.monotonic() + timeout
         finished = self._join_workers(deadline)
-        for connection in list(self._connections.values()):
-            for namespace, sid in list(connection.sids.items()):
-                self.disconnect(sid, namespace, ignore_queue=True)
+        if self.recovery is not None:
+            # As node's server: clients are not told to stay away (no
+            # DISCONNECT), their transports close, their sessions are kept.
+            self.recovery.shutting_down = True
+        else:
+            for connection in list(self._connections.values()):
+                for namespace, sid in list(connection.sids.items()):
+                    self.disconnect(sid, namespace, ignore_queue=True)
         finished = self._join_workers(deadline) and finished
         gevent.spawn(self.eio.disconnect).join(max(0.0, deadline - time.monotonic()))
         return self._join_workers(deadline) and finished

@@ -37,6 +37,7 @@ from .budget import BudgetedEngineIOServer
 from .event import Event
 from .operations import Operations, measured_packet_class
 from .reader import ProtocolError  # noqa: F401  (importable from here, as before)
+from .recovering import ConnectionRecovery
 
 __all__ = ["Dispatcher", "Server"]
 
@@ -65,6 +66,8 @@ class Server(Operations):
     :param max_packets_per_post: Engine.IO packets one long-polling POST may
         carry; a POST with more is refused with HTTP 400 before any is decoded.
     :param on_emit: called with an ``EMIT`` event after every server emit.
+    :param recovery: connection state recovery (:mod:`.recovering`), or
+        ``None`` when it is off.
     :param bus: the bus that handlers registered on the server are routed on.
     :param kwargs: python-socketio ``Server`` options.
     """
@@ -81,6 +84,7 @@ class Server(Operations):
         max_namespaces: int = 100,
         max_packets_per_post: int = 10_000,
         on_emit: Callable[[Event], None] | None = None,
+        recovery: ConnectionRecovery | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("async_mode", "gevent")
@@ -102,9 +106,43 @@ class Server(Operations):
         self.max_packets_per_post = max(1, max_packets_per_post)
         self._per_address = Counter()
         self.on_emit = on_emit
+        self.recovery = recovery
         self.protocol_errors = Counter()
         self._connections = {}
         self._holds = {}
+        self._replays = {}
 
     def _engineio_server_class(self) -> type[engineio.Server]:
         return BudgetedEngineIOServer
+
+    # Room changes, told to a recovery store that keeps connected sessions.
+
+    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        """Put client ``sid`` in ``room`` (python-socketio's ``enter_room``)."""
+        super().enter_room(sid, room, namespace=namespace)
+        self._track(sid, namespace or "/")
+
+    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        """Take client ``sid`` out of ``room`` (python-socketio's ``leave_room``)."""
+        super().leave_room(sid, room, namespace=namespace)
+        self._track(sid, namespace or "/")
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        """Take every client out of ``room`` (python-socketio's ``close_room``)."""
+        namespace = namespace or "/"
+        recovery = self.recovery
+        if recovery is None or not recovery.tracks:
+            super().close_room(room, namespace=namespace)
+            return
+        members = [sid for sid, _ in self.manager.get_participants(namespace, room)]
+        super().close_room(room, namespace=namespace)
+        for sid in members:
+            self._track(sid, namespace)
+
+    def _track(self, sid: str, namespace: str) -> None:
+        recovery = self.recovery
+        if recovery is not None and recovery.tracks:
+            eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+            connection = self._connections.get(eio_sid) if eio_sid else None
+            environ = connection.environ if connection is not None else {}
+            recovery.track(sid, namespace, self.manager, environ)
