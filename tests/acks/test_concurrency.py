@@ -8,11 +8,9 @@ within 1 s, every time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import gevent
-import pytest
 
 from flask_sockevents import join_room
 from tests.integration._support import AppFactory, Clients, Serve, wait_for
@@ -20,14 +18,6 @@ from tests.integration._support import AppFactory, Clients, Serve, wait_for
 from ._support import TIMEOUT, SilentClient, assert_released
 
 GREENLETS = 200
-
-
-@pytest.fixture
-def silent() -> Iterator[list[SilentClient]]:
-    made: list[SilentClient] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def test_200_greenlets_waiting_for_a_rooms_answers_do_not_keep_the_probe_waiting(

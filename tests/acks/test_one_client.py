@@ -7,25 +7,14 @@ got, or returns what ``emit_with_ack`` / ``call`` gave.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import socketio.exceptions
 
 from flask_sockevents import AckDisconnected, AckTimeout, SockEvents, call, emit, emit_with_ack
 from tests.integration._support import AppFactory, Clients, Serve, wait_for
 
 from ._support import TIMEOUT, SilentClient, assert_released
-
-
-@pytest.fixture
-def silent() -> Iterator[list[SilentClient]]:
-    """Silent clients opened by a test, released and closed at its end."""
-    made: list[SilentClient] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def _outcome(args: tuple[Any, ...]) -> list[Any]:

@@ -7,24 +7,12 @@ of clients that did not answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from flask_sockevents import AckDisconnected, BroadcastAcks, SockEvents, join_room
 from tests.integration._support import AppFactory, Clients, InOrderClient, Serve, wait_for
 
 from ._support import TIMEOUT, SilentClient, assert_released
-
-
-@pytest.fixture
-def silent() -> Iterator[list[SilentClient]]:
-    """Silent clients opened by a test, released and closed at its end."""
-    made: list[SilentClient] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def _described(acks: BroadcastAcks) -> dict[str, Any]:
