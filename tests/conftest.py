@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
+
+from flask_sockevents.testing import LiveServer
+
+#: ``serve(app) -> LiveServer``: ``app`` served on 127.0.0.1 until the test ends.
+Serve = Callable[[Flask], LiveServer]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -44,3 +50,18 @@ def start_chromium() -> Callable[[], WebDriver]:
         return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
 
     return start
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Serve an app on 127.0.0.1 and an ephemeral port until the test ends."""
+    servers: list[LiveServer] = []
+
+    def start(app: Flask) -> LiveServer:
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        server.stop()

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import bus_log, clients, make_app, serve
+from tests.integration.conftest import bus_log, clients, make_app
 
 from ._support import SilentClient
 
-__all__ = ["bus_log", "clients", "make_app", "serve"]
+__all__ = ["bus_log", "clients", "make_app"]
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import websocket
 from flask import Flask
 
 from flask_sockevents import SockEvents
-from flask_sockevents.testing import LiveServer
 
 from ._support import AppFactory, BusLog, Clients, Serve, open_raw_websocket
 
@@ -52,21 +51,6 @@ def make_app() -> AppFactory:
 def bus_log() -> BusLog:
     """A listener to attach with ``sockevents.listen("*", namespace="*")(bus_log)``."""
     return BusLog()
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Serve an app on 127.0.0.1 and an ephemeral port until the test ends."""
-    servers: list[LiveServer] = []
-
-    def start(app: Flask) -> LiveServer:
-        server = LiveServer(app).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
 
 
 @pytest.fixture

@@ -20,21 +20,6 @@ from flask_sockevents.testing import LiveServer
 from ._support import TIMEOUT
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[[Flask], LiveServer]]:
-    """Serve an app on 127.0.0.1 and an ephemeral port until the test ends."""
-    servers: list[LiveServer] = []
-
-    def start(app: Flask) -> LiveServer:
-        server = LiveServer(app).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
-
-
 class Clients:
     """Makes python-socketio clients (websocket transport) and disconnects them at the end."""
 

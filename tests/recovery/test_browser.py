@@ -18,8 +18,9 @@ import requests
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import Serve
+
 from ._app import MISSED, make_app
-from .conftest import Serve
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from integration._node import run_node_client
 
+from tests.conftest import Serve
+
 from ._app import MISSED, make_app
-from .conftest import Serve
 
 #: Connects, receives ``first``, breaks its transport, has the gap's events
 #: emitted, waits ``WAIT`` ms, reconnects, asks for ``after`` to room ``r``,

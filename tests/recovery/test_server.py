@@ -18,9 +18,9 @@ from flask_sockevents import Event, EventKind, Reject
 from flask_sockevents.recovery import MemoryRecoveryStore
 from flask_sockevents.recovery_store import SessionState
 from flask_sockevents.testing import wait_for
+from tests.conftest import Serve
 
 from ._app import MISSED, RawClient, make_app
-from .conftest import Serve
 
 
 def _connected_in_room(url: str, namespace: str = "/") -> RawClient:
