@@ -36,15 +36,19 @@ replaced by node's check: the NOOP is queued in the middle of that method.
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.parse
 from typing import Any
 
 import engineio
 import gevent
+import gevent.queue
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.socket import Socket as _Socket
+
+from .outbox import Outbox, direct_socket, packet_frame, write_now
 
 __all__ = ["EngineIOServer", "EngineIOSocket"]
 
@@ -63,6 +67,10 @@ class EngineIOSocket(_Socket):
 
     :attr:`polls_waiting` counts the long-polling GET requests waiting for
     packets: a NOOP is written only to end one of them.
+
+    Once on a websocket, packets are written as :mod:`flask_sockevents.outbox`
+    says: directly when nothing waits before them, else through a writer
+    greenlet that lives only while the queue has something.
     """
 
     connected: bool  # python-engineio's: the handshake is complete
@@ -72,6 +80,73 @@ class EngineIOSocket(_Socket):
         super().__init__(server, sid)
         self.polls_waiting = 0
         self._pinger: Any = None  # the greenlet of the current heartbeat cycle
+        self.queue = Outbox(self._start_writer)
+        self._ws: Any = None  # python-engineio's websocket wrapper, while it can be written
+        self._direct: Any = None  # the gevent socket under it, written to directly
+        self._writer: Any = None  # the greenlet writing the queue out, while it has something
+
+    def send(self, pkt: Any) -> None:
+        """Send a packet: written at once on a websocket when nothing waits before it.
+
+        Otherwise queued, as python-engineio does (for a long-polling GET, or
+        for the writer greenlet started when the socket could not take it all).
+        """
+        direct = self._direct
+        if direct is None or self._writer is not None or self.queue.qsize():
+            super().send(pkt)
+            return
+        if not self.check_ping_timeout():
+            return
+        if pkt.packet_type == _NOOP:
+            return  # a NOOP only ends a poll; there is none on a websocket
+        if self.server.logger.isEnabledFor(logging.INFO):
+            self.server.logger.info("%s: Sending packet %s", self.sid, pkt.packet_type)
+        frame = packet_frame(pkt)
+        try:
+            sent = write_now(direct, frame) if not self._ws._sock.closed else 0
+        except OSError:
+            sent = 0  # the writer meets the error again and ends the transport
+        if sent < len(frame):
+            self.queue.put(frame[sent:] if sent else frame)
+
+    def _start_writer(self) -> None:
+        """Start the writer greenlet, if the websocket is served and none is running."""
+        if self._writer is None and self._ws is not None:
+            self._writer = gevent.spawn(self._write_queued)
+
+    def _stop_writing(self) -> None:
+        """No more writes on this websocket (closed, or a write failed)."""
+        self._ws = self._direct = None
+
+    def _write_queued(self) -> None:
+        """Write out the queue in order, waiting for the client as needed; end once empty.
+
+        ``None`` on the queue ends the transport (python-engineio's signal).
+        """
+        ws, direct, queue = self._ws, self._direct, self.queue
+        try:
+            while True:
+                try:
+                    item = queue.get(block=False)
+                except gevent.queue.Empty:
+                    return
+                try:
+                    if item is None or ws._sock.closed:
+                        self._stop_writing()
+                        ws.close()
+                        return
+                    if type(item) is bytes:
+                        direct.sendall(item)
+                    elif item.packet_type != _NOOP:
+                        direct.sendall(packet_frame(item))
+                except Exception:
+                    self._stop_writing()
+                    ws.close()
+                    return
+                finally:
+                    queue.task_done()
+        finally:
+            self._writer = None
 
     def schedule_ping(self) -> None:
         """Start the next heartbeat cycle (at the handshake, then at each pong).
@@ -162,22 +237,30 @@ class EngineIOSocket(_Socket):
             self.connected = True
             self.upgraded = True
 
-        def writer() -> None:
-            while True:
-                try:
-                    packets = self.poll()
-                except eio_exceptions.QueueEmpty:
-                    break
-                if not packets:  # the session is closed
-                    break
-                try:
-                    for pkt in packets:
-                        ws.send(pkt.encode())
-                except Exception:
-                    break
-            ws.close()
+        writer_task = None
+        direct = direct_socket(ws)
+        if direct is not None:
+            self._ws, self._direct = ws, direct  # written directly from now on
+            if self.queue.qsize():
+                self._start_writer()  # what was queued during the upgrade goes first
+        else:  # not gevent's pywsgi: python-engineio's writer greenlet
 
-        writer_task = self.server.start_background_task(writer)
+            def writer() -> None:
+                while True:
+                    try:
+                        packets = self.poll()
+                    except eio_exceptions.QueueEmpty:
+                        break
+                    if not packets:  # the session is closed
+                        break
+                    try:
+                        for pkt in packets:
+                            ws.send(pkt.encode())
+                    except Exception:
+                        break
+                ws.close()
+
+            writer_task = self.server.start_background_task(writer)
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
         while True:
             try:
@@ -200,8 +283,14 @@ class EngineIOSocket(_Socket):
             except Exception:
                 self.server.logger.exception("Unknown receive error")
                 break
-        self.queue.put(None)  # let the writer end
-        writer_task.join()
+        self.queue.put(None)  # let the writer end (and close the websocket)
+        if writer_task is None:
+            writer_task = self._writer
+            if writer_task is None and self._ws is not None:
+                self._stop_writing()
+                ws.close()
+        if writer_task is not None:
+            writer_task.join()
         self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
         return []
 
