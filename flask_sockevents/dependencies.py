@@ -119,7 +119,7 @@ CONTRACTS: tuple[Contract, ...] = (
        "engine.EngineIOSocket, budget.BudgetedSocket",
        "the websocket transport's reader and writer (probe, budget, back-pressure)"),
     _c(_EIO, "engineio.socket.Socket", "_send_ping", "override", "self",
-       "engine.EngineIOSocket._send_ping", "one heartbeat greenlet per session"),
+       "engine.EngineIOSocket._send_ping", "one heartbeat per session, run on timers"),
     # python-socketio: the server
     _c(_SIO, "socketio.Server", "_engineio_server_class", "override", "self",
        "server.Server", "the Engine.IO server with packet budgets"),

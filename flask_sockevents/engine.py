@@ -79,7 +79,7 @@ class EngineIOSocket(_Socket):
     def __init__(self, server: EngineIOServer, sid: str) -> None:
         super().__init__(server, sid)
         self.polls_waiting = 0
-        self._pinger: Any = None  # the greenlet of the current heartbeat cycle
+        self._pinger: Any = None  # the timer of the current heartbeat step
         self.queue = Outbox(self._start_writer)
         self._ws: Any = None  # python-engineio's websocket wrapper, while it can be written
         self._direct: Any = None  # the gevent socket under it, written to directly
@@ -151,24 +151,38 @@ class EngineIOSocket(_Socket):
     def schedule_ping(self) -> None:
         """Start the next heartbeat cycle (at the handshake, then at each pong).
 
-        The cycle it replaces, still waiting out its pong deadline, is
-        stopped: one heartbeat greenlet per session, never more.
+        A cycle is a timer of the gevent loop, not a greenlet sleeping for
+        the whole session: the ping ``ping_interval`` after the pong, then
+        the pong deadline ``ping_timeout`` after the ping, each step run in a
+        greenlet that ends at once. The cycle it replaces, still waiting out
+        its pong deadline, is stopped: one heartbeat per session, never more.
         """
         if self.last_ping:
             self.last_ping = None
             self._stop_pinger()
-            self._pinger = self.server.start_background_task(self._send_ping)
+            self._pinger = self._after(self.server.ping_interval, self._send_ping)
 
     def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
-        """Close the session, and with it its heartbeat (no greenlet outlives the session)."""
+        """Close the session, and with it its heartbeat (no timer outlives the session)."""
         super().close(wait=wait, abort=abort, reason=reason)
         self._stop_pinger()
 
     def _stop_pinger(self) -> None:
-        pinger = self._pinger
+        timer = self._pinger
         self._pinger = None
-        if pinger is not None and pinger is not gevent.getcurrent():
-            pinger.kill(block=False)
+        if timer is not None:
+            timer.close()
+
+    def _after(self, seconds: float, step: Any, *args: Any) -> Any:
+        """A timer running ``step(*args)`` in a greenlet in ``seconds``, unless stopped first."""
+        timer = gevent.get_hub().loop.timer(seconds)
+
+        def run() -> None:
+            if self._pinger is timer:  # not stopped since the timer fired
+                step(*args)
+
+        timer.start(gevent.spawn, run)
+        return timer
 
     def poll(self) -> list[Any]:
         """The packets to write: to a long-polling GET, or to the websocket once upgraded.
@@ -307,14 +321,19 @@ class EngineIOSocket(_Socket):
         super().receive(pkt)
 
     def _send_ping(self) -> None:
-        """Ping after ``ping_interval``; close ``ping_timeout`` later unless a pong came."""
-        server = self.server
-        server.sleep(server.ping_interval)
+        """Ping (``ping_interval`` after the last pong), then wait ``ping_timeout`` for a pong."""
+        self._pinger = None
         if self.closing or self.closed:
             return
         sent = self.last_ping = time.time()
         self.send(eio_packet.Packet(eio_packet.PING))
-        server.sleep(server.ping_timeout)
+        if self._pinger is None and not (self.closing or self.closed):
+            self._pinger = self._after(self.server.ping_timeout, self._close_unless_pong, sent)
+
+    def _close_unless_pong(self, sent: float) -> None:
+        """Close the session if the ping ``sent`` then is still unanswered."""
+        self._pinger = None
+        server = self.server
         if self.last_ping == sent and not (self.closing or self.closed):
             server.logger.info("%s: no pong within ping_timeout, closing socket", self.sid)
             self.queue.put(eio_packet.Packet(eio_packet.CLOSE))  # for a pending GET, as node
