@@ -231,9 +231,21 @@ class WebSocketHandler(_GeventWebSocketHandler):
     The message limit is the served app's ``max_message_size`` option (found
     through ``app.extensions["sockevents"]``), or 1,000,000 bytes when the app
     is wrapped in other middleware; :func:`handler_class` fixes it instead.
+
+    Each connection reads through a buffer of :attr:`read_buffer_size` bytes
+    (gevent's ``pywsgi`` takes Python's default, 8 KiB, held for as long as
+    the connection is open): a request line, a header and a websocket frame
+    longer than the buffer are read in several pieces, never refused.
     """
 
     max_message_size: int | None = None
+    #: Bytes of the buffer each connection reads through (for its whole life).
+    read_buffer_size = 2048
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None:
+            rfile = sock.makefile("rb", self.read_buffer_size)
+        super().__init__(sock, address, server, rfile)
 
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
