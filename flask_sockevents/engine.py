@@ -31,7 +31,11 @@ Its handshake (``_handle_connect``) is python-engineio's with the socket class
 and the advertised timings replaced: python-engineio creates its socket there
 by module name, so there is no smaller hook. The socket's websocket transport
 (``_websocket_handler``) is python-engineio 4.15's with the probe's NOOP
-replaced by node's check: the NOOP is queued in the middle of that method.
+replaced by node's check (the NOOP is queued in the middle of that method) and
+its writer greenlet by direct writes (:mod:`flask_sockevents.outbox`): a
+packet is written from the greenlet that sends it when nothing waits before
+it, and a writer greenlet runs only while the client leaves bytes unread.
+The heartbeat runs on loop timers, not on a greenlet per session.
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ _NOOP = eio_packet.NOOP
 UPGRADE_CHECK_INTERVAL = 0.1
 
 
+def _nothing() -> None:
+    pass
+
+
 def _milliseconds(seconds: float) -> int:
     return round(seconds * 1000)
 
@@ -74,13 +82,17 @@ class EngineIOSocket(_Socket):
     """
 
     connected: bool  # python-engineio's: the handshake is complete
+    queue: Outbox  # python-engineio's: what waits to be written
     last_ping: float | None  # python-engineio's: when the unanswered ping went out
 
     def __init__(self, server: EngineIOServer, sid: str) -> None:
         super().__init__(server, sid)
         self.polls_waiting = 0
         self._pinger: Any = None  # the timer of the current heartbeat step
-        self.queue = Outbox(self._start_writer)
+        queue: Any = self.queue  # made by EngineIOServer.create_queue
+        if not isinstance(queue, Outbox):  # a session of another server class
+            queue = self.queue = Outbox(_nothing)
+        queue.on_put = self._start_writer
         self._ws: Any = None  # python-engineio's websocket wrapper, while it can be written
         self._direct: Any = None  # the gevent socket under it, written to directly
         self._writer: Any = None  # the greenlet writing the queue out, while it has something
@@ -348,6 +360,10 @@ class EngineIOServer(engineio.Server):
     socket_class: type[EngineIOSocket] = EngineIOSocket
     #: The gevent hub that serves this server's requests, once one was served.
     serving_hub: Any = None
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Outbox:
+        """A session's queue (python-engineio makes one per session, and only there)."""
+        return Outbox(_nothing)
 
     def disconnect(self, sid: str | None = None) -> None:
         """Close the session ``sid`` at once (every session if ``None``).

@@ -36,10 +36,13 @@ session then writes through its writer greenlet only.
 from __future__ import annotations
 
 import struct
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from gevent.queue import JoinableQueue
+from gevent.event import Event
+from gevent.queue import Empty
 
 __all__ = ["Outbox", "direct_socket", "packet_frame", "websocket_frame"]
 
@@ -73,24 +76,91 @@ def packet_frame(pkt: Any) -> bytes:
     return frame
 
 
-class Outbox(JoinableQueue):
+class Outbox:
     """A session's queue of what waits to be written, calling ``on_put`` after each put.
 
     python-engineio puts on the queue from several places (a packet, the
     ``None`` that ends the writer, the CLOSE of a timed-out session): the
     callback starts the writer greenlet whenever something is queued.
+
+    It offers what python-engineio and this package use of gevent's
+    ``JoinableQueue`` (``put``, ``get`` with ``block`` and ``timeout``,
+    ``qsize``, ``empty``, ``task_done``, ``join``), and holds nothing while
+    empty and unwatched: its deque and the events a getter or a joiner waits
+    on are made when needed, and the deque dropped whenever it empties (an
+    idle session holds one small object, not a queue of three deques).
     """
 
-    __slots__ = ("on_put",)
+    __slots__ = ("_done", "_items", "_ready", "_unfinished", "on_put")
 
     def __init__(self, on_put: Callable[[], None]) -> None:
-        super().__init__()
         self.on_put = on_put
+        self._items: deque[Any] | None = None
+        self._ready: Event | None = None  # set when an item arrives, for a waiting get
+        self._done: Event | None = None  # set when every item is done, for a join
+        self._unfinished = 0
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        """Queue ``item``, then let the session make sure a writer takes it."""
-        super().put(item, block, timeout)
+        """Queue ``item`` (never blocks), then let the session make sure a writer takes it."""
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        self._unfinished += 1
+        if self._ready is not None:
+            self._ready.set()
         self.on_put()
+
+    def qsize(self) -> int:
+        """Items waiting."""
+        return len(self._items) if self._items is not None else 0
+
+    def empty(self) -> bool:
+        """Whether no item waits."""
+        return not self._items
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """Take the oldest item, waiting up to ``timeout`` seconds for one if ``block``.
+
+        :raises gevent.queue.Empty: none came (at once, when not ``block``).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            items = self._items
+            if items:
+                item = items.popleft()
+                if not items:
+                    self._items = None
+                return item
+            if not block:
+                raise Empty
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise Empty
+            if self._ready is None:
+                self._ready = Event()
+            self._ready.clear()
+            self._ready.wait(remaining)
+
+    def get_nowait(self) -> Any:
+        """Take the oldest item without waiting (:class:`gevent.queue.Empty` if none)."""
+        return self.get(block=False)
+
+    def task_done(self) -> None:
+        """Say that an item taken is dealt with (written, or dropped)."""
+        self._unfinished -= 1
+        if self._unfinished <= 0:
+            self._unfinished = 0
+            if self._done is not None:
+                self._done.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every item put is done; return whether it happened within ``timeout``."""
+        if self._unfinished <= 0:
+            return True
+        if self._done is None:
+            self._done = Event()
+        self._done.clear()
+        return bool(self._done.wait(timeout))
 
 
 def direct_socket(ws: Any) -> Any:
