@@ -267,8 +267,9 @@ class EngineIOSocket(_Socket):
         direct = direct_socket(ws)
         if direct is not None:
             self._ws, self._direct = ws, direct  # written directly from now on
-            if self.queue.qsize():
-                self._start_writer()  # what was queued during the upgrade goes first
+            if self.queue.qsize():  # the OPEN, what was queued during an upgrade: first
+                self._writer = gevent.getcurrent()  # this greenlet writes it, others queue
+                self._write_queued()
         else:  # not gevent's pywsgi: python-engineio's writer greenlet
 
             def writer() -> None:
