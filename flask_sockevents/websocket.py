@@ -291,11 +291,20 @@ class WebSocketHandler(_GeventWebSocketHandler):
         return extensions.get("sockevents") if isinstance(extensions, dict) else None
 
     def upgrade_connection(self) -> Any:
-        """Upgrade as gevent-websocket does, then install the limits on the new socket."""
+        """Upgrade as gevent-websocket does, then install the limits on the new socket.
+
+        The request's parsed headers are dropped once upgraded: pywsgi reads
+        them only before the app runs, the environ has them (``HTTP_*``), and
+        the connection ends with the websocket, so they would be held for
+        its whole life for nothing. So is gevent-websocket's byte-by-byte
+        UTF-8 validator: :class:`LimitedWebSocket` validates with ``decode``.
+        """
         result = super().upgrade_connection()
-        websocket = getattr(self, "websocket", None)
+        websocket: Any = getattr(self, "websocket", None)
         if type(websocket) is WebSocket:
             websocket.__class__ = _limited_websocket(self._message_limit())
+            websocket.utf8validator = None
+            self.headers = None
         return result
 
     def _message_limit(self) -> int:
