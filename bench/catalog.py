@@ -30,17 +30,30 @@ class ServerSpec:
     :param label: how tables and charts name it.
     :param command: the command line that starts it; it must print ``{"port": N}``.
     :param needs: an executable that must be on ``PATH`` (``node``), or ``None``.
+    :param message_queue: whether it serves with a Redis message queue when
+        ``BENCH_MESSAGE_QUEUE`` is set (the ``fanout-mq`` scenario).
+    :param only: the scenarios it runs (``None``: all of them).
     """
 
     name: str
     label: str
     command: tuple[str, ...]
     needs: str | None = None
+    message_queue: bool = True
+    only: tuple[str, ...] | None = None
 
     def missing(self) -> str | None:
         """Say why this server cannot run here, or return ``None`` when it can."""
         if self.needs and shutil.which(self.needs) is None:
             return f"{self.needs} is not on PATH"
+        return None
+
+    def cannot_run(self, scenario: Scenario) -> str | None:
+        """Say why this server does not run ``scenario``, or return ``None`` when it does."""
+        if self.only is not None and scenario.name not in self.only:
+            return f"runs {', '.join(self.only)} only"
+        if scenario.message_queue and not self.message_queue:
+            return "has no Redis message queue in the benchmark"
         return None
 
 
@@ -52,7 +65,19 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(BASELINE, "python-socketio", _python("socketio_server.py")),
     ServerSpec("flask-socketio", "Flask-SocketIO", _python("flask_socketio_server.py")),
     ServerSpec("sockevents", "flask_sockevents", _python("sockevents_server.py")),
-    ServerSpec("node", "node socket.io", ("node", str(SERVERS_DIR / "node_server.js")), "node"),
+    ServerSpec(
+        "node",
+        "node socket.io",
+        ("node", str(SERVERS_DIR / "node_server.js")),
+        "node",
+        message_queue=False,
+    ),
+    ServerSpec(
+        "sockevents-recovery",
+        "sockevents+recovery",
+        _python("sockevents_recovery_server.py"),
+        only=("fanout-1000",),
+    ),
 )
 
 
@@ -107,6 +132,26 @@ def _latency_metrics() -> tuple[Metric, ...]:
     )
 
 
+def _fanout_metrics() -> tuple[Metric, ...]:
+    return (
+        Metric("deliveries_per_s", "deliveries", "/s", True, _field("deliveries_per_s")),
+        Metric(
+            "last_delivery_p50_ms",
+            "time to last delivery p50",
+            "ms",
+            False,
+            _field("last_delivery_p50_ms"),
+        ),
+        Metric(
+            "cpu_us_per_delivery",
+            "server CPU per delivery",
+            "µs",
+            False,
+            _server_cpu_us_per("deliveries"),
+        ),
+    )
+
+
 def _connect_metrics() -> tuple[Metric, ...]:
     return (
         Metric("connects_per_s", "connects", "/s", True, _field("connects_per_s")),
@@ -132,6 +177,9 @@ class Scenario:
     :param metrics: the figures reported, in table order.
     :param chart: the keys of the metrics the chart shows.
     :param in_quick: whether ``--quick`` runs it when no ``--scenarios`` are named.
+    :param message_queue: two server processes share a Redis message queue: the
+        load generator's clients connect to the second, the one that triggers
+        each broadcast to the first, and the figures are the two processes' sums.
     """
 
     name: str
@@ -141,6 +189,7 @@ class Scenario:
     chart: tuple[str, ...]
     quick: dict[str, Any] = field(default_factory=dict)
     in_quick: bool = True
+    message_queue: bool = False
 
     def loadgen_spec(self, url: str, quick: bool) -> dict[str, Any]:
         """Return the load generator's spec for a server at ``url``."""
@@ -219,25 +268,28 @@ SCENARIOS: tuple[Scenario, ...] = (
             "round_timeout": 10,
             "deadline": 90,
         },
-        (
-            Metric("deliveries_per_s", "deliveries", "/s", True, _field("deliveries_per_s")),
-            Metric(
-                "last_delivery_p50_ms",
-                "time to last delivery p50",
-                "ms",
-                False,
-                _field("last_delivery_p50_ms"),
-            ),
-            Metric(
-                "cpu_us_per_delivery",
-                "server CPU per delivery",
-                "µs",
-                False,
-                _server_cpu_us_per("deliveries"),
-            ),
-        ),
+        _fanout_metrics(),
         ("deliveries_per_s", "last_delivery_p50_ms", "cpu_us_per_delivery"),
         quick={"warmup_rounds": 1, "rounds": 10, "duration": 3},
+    ),
+    Scenario(
+        "fanout-mq",
+        "1 client on process A triggers an emit to the room of 1,000 clients on process B "
+        "(Redis message queue)",
+        {
+            "scenario": "fanout",
+            "clients": 1000,
+            "concurrency": 50,
+            "warmup_rounds": 3,
+            "rounds": 40,
+            "duration": 6,
+            "round_timeout": 10,
+            "deadline": 90,
+        },
+        _fanout_metrics(),
+        ("deliveries_per_s", "cpu_us_per_delivery"),
+        quick={"warmup_rounds": 1, "rounds": 10, "duration": 3},
+        message_queue=True,
     ),
     Scenario(
         "connect-1000",

@@ -264,7 +264,7 @@ class Client {
 }
 
 // Connect `count` clients, at most `concurrency` at a time.
-async function connectMany(count, concurrency, timeoutMs) {
+async function connectMany(count, concurrency, timeoutMs, url = spec.url) {
   const clients = [];
   const connectTimes = [];
   const errors = [];
@@ -272,7 +272,7 @@ async function connectMany(count, concurrency, timeoutMs) {
   async function worker() {
     while (next < count) {
       next++;
-      const client = new Client(spec.url);
+      const client = new Client(url);
       try {
         connectTimes.push(await client.connect(timeoutMs));
         clients.push(client);
@@ -287,11 +287,12 @@ async function connectMany(count, concurrency, timeoutMs) {
   return { clients, connectTimes, errors };
 }
 
-async function connectAll(count) {
+async function connectAll(count, url = spec.url) {
   const { clients, errors } = await connectMany(
     count,
     spec.concurrency || 50,
     (spec.connect_timeout || 10) * 1000,
+    url,
   );
   if (errors.length) {
     fail(`${errors.length} of ${count} clients failed to connect; first: ${errors[0]}`);
@@ -442,9 +443,12 @@ async function throughput() {
 }
 
 // Broadcast fan-out: one client asks the server to emit `msg` to the room every client is
-// in, then waits for the last delivery before the next round.
+// in, then waits for the last delivery before the next round. With `trigger_url` (the
+// message-queue scenario) that one client is connected to another server process, and
+// the `clients` connected to `url` receive what crosses the message queue.
 async function fanout() {
   const clients = await connectAll(spec.clients);
+  const trigger = spec.trigger_url ? (await connectAll(1, spec.trigger_url))[0] : clients[0];
   const n = clients.length;
   const roundTimeoutMs = (spec.round_timeout || 10) * 1000;
   let round = null; // { seq, delivered, sentAt, resolve }
@@ -465,7 +469,7 @@ async function fanout() {
       round = { seq, delivered: 0, resolve };
     });
     const sentAt = now();
-    clients[0].emit("broadcast", payload(seq));
+    trigger.emit("broadcast", payload(seq));
     const last = await Promise.race([done, sleep(roundTimeoutMs).then(() => null)]);
     const delivered = round.delivered;
     round = null;

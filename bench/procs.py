@@ -71,13 +71,17 @@ class ServerProcess:
 
     :param spec: the server to run.
     :param start_timeout: seconds to wait for the server to print its port.
+    :param env: variables added to its environment (``BENCH_MESSAGE_QUEUE``...).
     :raises BenchError: on entry, when the server exits or stays silent; the message
         carries the end of its output.
     """
 
-    def __init__(self, spec: ServerSpec, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self, spec: ServerSpec, start_timeout: float = 30.0, env: dict[str, str] | None = None
+    ) -> None:
         self.spec = spec
         self.start_timeout = start_timeout
+        self.env = env or {}
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._ps: psutil.Process | None = None
@@ -88,6 +92,7 @@ class ServerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.env)
         self._proc = subprocess.Popen(
             self.spec.command,
             cwd=str(SERVERS_DIR),
@@ -163,7 +168,34 @@ class ServerProcess:
         self._stderr.close()
 
 
-def run_loadgen(server: ServerProcess, spec: dict[str, Any]) -> dict[str, Any]:
+class ProcessPair:
+    """Two server processes measured as one: CPU times and RSS are their sums.
+
+    The message-queue scenario's clients connect to :attr:`receiver`; the client that
+    triggers each broadcast connects to :attr:`sender`.
+    """
+
+    def __init__(self, sender: ServerProcess, receiver: ServerProcess) -> None:
+        self.sender = sender
+        self.receiver = receiver
+
+    def sample(self) -> Sample:
+        """Read both processes now: the sums of their CPU times and of their RSS."""
+        first, second = self.sender.sample(), self.receiver.sample()
+        return Sample(
+            second.wall, first.cpu_s + second.cpu_s, first.rss + second.rss, second.machine_busy_s
+        )
+
+    def alive(self) -> bool:
+        """Tell whether both processes are still running."""
+        return self.sender.alive() and self.receiver.alive()
+
+    def stderr_tail(self) -> str:
+        """The end of what each process wrote on standard error."""
+        return f"A: {self.sender.stderr_tail()}\nB: {self.receiver.stderr_tail()}"
+
+
+def run_loadgen(server: ServerProcess | ProcessPair, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one scenario of the load generator against ``server``.
 
     The server is sampled at each mark the load generator prints; the returned dict holds

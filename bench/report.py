@@ -76,8 +76,8 @@ def table(
 ) -> str:
     """Render the medians as a text table, one block per scenario, one column per server.
 
-    :param status: the servers that did not run, mapped to the word shown where they have
-        no figure.
+    :param status: the servers that did not run (or ``"scenario/server"`` pairs not
+        run), mapped to the word shown where they have no figure.
     """
     label_width = 38
     width = 22
@@ -93,7 +93,9 @@ def table(
             for server in servers:
                 value = median(summary, scenario.name, server.name, metric.key)
                 if value is None:
-                    cell = status.get(server.name, "failed")
+                    cell = status.get(
+                        f"{scenario.name}/{server.name}", status.get(server.name, "failed")
+                    )
                 else:
                     cell = format_value(value)
                     share = ratio(summary, scenario.name, server.name, metric.key)

@@ -14,6 +14,7 @@ bare python-socketio and writes the raw results (JSON) and a chart (PNG).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -27,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from catalog import BASELINE, BENCH, SCENARIOS, SERVERS, Scenario, ServerSpec
-from procs import BenchError, ServerProcess, raise_fd_limit, run_loadgen
+from procs import BenchError, ProcessPair, ServerProcess, raise_fd_limit, run_loadgen
+from redis_server import missing as redis_missing
+from redis_server import redis_server
 from report import chart, notes, summarize, table, write_json
 
 NODE_MODULES = BENCH / "node_modules"
@@ -128,8 +131,18 @@ def run_one(server: ServerSpec, scenario: Scenario, quick: bool) -> dict[str, An
 
     :raises BenchError: when the server does not start (the run is not attempted).
     """
-    with ServerProcess(server) as process:
-        spec = scenario.loadgen_spec(process.url, quick)
+    with contextlib.ExitStack() as stack:
+        process: ServerProcess | ProcessPair
+        if scenario.message_queue:
+            env = {"BENCH_MESSAGE_QUEUE": stack.enter_context(redis_server())}
+            sender = stack.enter_context(ServerProcess(server, env=env))
+            receiver = stack.enter_context(ServerProcess(server, env=env))
+            process = ProcessPair(sender, receiver)
+            spec = scenario.loadgen_spec(receiver.url, quick)
+            spec["trigger_url"] = sender.url
+        else:
+            process = stack.enter_context(ServerProcess(server))
+            spec = scenario.loadgen_spec(process.url, quick)
         try:
             measured = run_loadgen(process, spec)
         except BenchError as exc:
@@ -179,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     fd_limit = raise_fd_limit()
 
     skipped: dict[str, str] = {}
+    status: dict[str, str] = {}  # "scenario/server" -> the word shown in a cell not run
+    not_run: list[str] = []
     for server in servers:
         reason = server.missing()
         if reason:
@@ -199,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios:
             for server in order:
                 if server.name in skipped:
+                    continue
+                reason = server.cannot_run(scenario) or (
+                    redis_missing() if scenario.message_queue else None
+                )
+                if reason:
+                    if f"{scenario.name}/{server.name}" not in status:
+                        status[f"{scenario.name}/{server.name}"] = "n/a"
+                        not_run.append(f"{server.name} not run in {scenario.name}: {reason}")
                     continue
                 began = time.monotonic()
                 try:
@@ -229,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     summary = summarize(runs)
-    status = {name: "skipped" for name in skipped}
+    status.update({name: "skipped" for name in skipped})
     elapsed = time.monotonic() - started
     print()
     print(
@@ -238,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(table(summary, scenarios, servers, status))
-    for note in notes(runs, skipped):
+    for note in not_run + notes(runs, skipped):
         lines = note.strip().splitlines()
         print("note: " + " ... ".join(lines[:1] + lines[-1:] if len(lines) > 1 else lines))
     stamp = started_at.strftime("%Y-%m-%d %H:%M UTC")

@@ -44,6 +44,7 @@ CHECKED_AGAINST = {
     "python-engineio": "4.15.1",
     "python-socketio": "5.18.1",
     "gevent-websocket": "0.10.1",
+    "gevent": "26.9.0",
     "flask": "3.1.3",
     "werkzeug": "3.1.9",
 }
@@ -118,7 +119,7 @@ CONTRACTS: tuple[Contract, ...] = (
        "engine.EngineIOSocket, budget.BudgetedSocket",
        "the websocket transport's reader and writer (probe, budget, back-pressure)"),
     _c(_EIO, "engineio.socket.Socket", "_send_ping", "override", "self",
-       "engine.EngineIOSocket._send_ping", "one heartbeat greenlet per session"),
+       "engine.EngineIOSocket._send_ping", "one heartbeat per session, run on timers"),
     # python-socketio: the server
     _c(_SIO, "socketio.Server", "_engineio_server_class", "override", "self",
        "server.Server", "the Engine.IO server with packet budgets"),
@@ -197,6 +198,17 @@ CONTRACTS: tuple[Contract, ...] = (
     # gevent-websocket
     _c("gevent-websocket", "geventwebsocket.websocket.WebSocket", "_encode_bytes", "call",
        "self text", "websocket.LimitedWebSocket.close", "the close frame's reason"),
+    _c("gevent-websocket", "geventwebsocket.websocket.WebSocket", "handler", "attribute", None,
+       "outbox.direct_socket (engine.EngineIOSocket)",
+       "the connection's gevent socket, written to without a writer greenlet"),
+    _c(_EIO, "engineio.async_drivers.gevent", "_sock", "attribute", None,
+       "outbox.direct_socket, engine.EngineIOSocket.send",
+       "gevent-websocket's WebSocket under python-engineio's wrapper (and whether it is closed)"),
+    # gevent
+    _c("gevent", "gevent._socket3.socket", "_sock", "attribute", None,
+       "outbox.write_now", "the non-blocking OS socket, written to without waiting"),
+    _c("gevent", "gevent._socket3.socket", "_write_event", "attribute", None,
+       "outbox.write_now", "whether a greenlet is blocked writing (its bytes go first)"),
     # Flask and werkzeug
     _c("flask", "flask.testing.FlaskClient", "_request_from_builder_args", "call",
        "self args kwargs", "dependencies.request_environ (testing.SocketIOTestClient)",

@@ -31,20 +31,28 @@ Its handshake (``_handle_connect``) is python-engineio's with the socket class
 and the advertised timings replaced: python-engineio creates its socket there
 by module name, so there is no smaller hook. The socket's websocket transport
 (``_websocket_handler``) is python-engineio 4.15's with the probe's NOOP
-replaced by node's check: the NOOP is queued in the middle of that method.
+replaced by node's check (the NOOP is queued in the middle of that method) and
+its writer greenlet by direct writes (:mod:`flask_sockevents.outbox`): a
+packet is written from the greenlet that sends it when nothing waits before
+it, and a writer greenlet runs only while the client leaves bytes unread.
+The heartbeat runs on loop timers, not on a greenlet per session.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.parse
 from typing import Any
 
 import engineio
 import gevent
+import gevent.queue
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.socket import Socket as _Socket
+
+from .outbox import Outbox, direct_socket, packet_frame, write_now
 
 __all__ = ["EngineIOServer", "EngineIOSocket"]
 
@@ -52,6 +60,10 @@ _NOOP = eio_packet.NOOP
 
 #: Seconds between two checks for a poll to end during an upgrade (node's value).
 UPGRADE_CHECK_INTERVAL = 0.1
+
+
+def _nothing() -> None:
+    pass
 
 
 def _milliseconds(seconds: float) -> int:
@@ -63,37 +75,126 @@ class EngineIOSocket(_Socket):
 
     :attr:`polls_waiting` counts the long-polling GET requests waiting for
     packets: a NOOP is written only to end one of them.
+
+    Once on a websocket, packets are written as :mod:`flask_sockevents.outbox`
+    says: directly when nothing waits before them, else through a writer
+    greenlet that lives only while the queue has something.
     """
 
     connected: bool  # python-engineio's: the handshake is complete
+    queue: Outbox  # python-engineio's: what waits to be written
     last_ping: float | None  # python-engineio's: when the unanswered ping went out
 
     def __init__(self, server: EngineIOServer, sid: str) -> None:
         super().__init__(server, sid)
         self.polls_waiting = 0
-        self._pinger: Any = None  # the greenlet of the current heartbeat cycle
+        self._pinger: Any = None  # the timer of the current heartbeat step
+        queue: Any = self.queue  # made by EngineIOServer.create_queue
+        if not isinstance(queue, Outbox):  # a session of another server class
+            queue = self.queue = Outbox(_nothing)
+        queue.on_put = self._start_writer
+        self._ws: Any = None  # python-engineio's websocket wrapper, while it can be written
+        self._direct: Any = None  # the gevent socket under it, written to directly
+        self._writer: Any = None  # the greenlet writing the queue out, while it has something
+
+    def send(self, pkt: Any) -> None:
+        """Send a packet: written at once on a websocket when nothing waits before it.
+
+        Otherwise queued, as python-engineio does (for a long-polling GET, or
+        for the writer greenlet started when the socket could not take it all).
+        """
+        direct = self._direct
+        if direct is None or self._writer is not None or self.queue.qsize():
+            super().send(pkt)
+            return
+        if not self.check_ping_timeout():
+            return
+        if pkt.packet_type == _NOOP:
+            return  # a NOOP only ends a poll; there is none on a websocket
+        if self.server.logger.isEnabledFor(logging.INFO):
+            self.server.logger.info("%s: Sending packet %s", self.sid, pkt.packet_type)
+        frame = packet_frame(pkt)
+        try:
+            sent = write_now(direct, frame) if not self._ws._sock.closed else 0
+        except OSError:
+            sent = 0  # the writer meets the error again and ends the transport
+        if sent < len(frame):
+            self.queue.put(frame[sent:] if sent else frame)
+
+    def _start_writer(self) -> None:
+        """Start the writer greenlet, if the websocket is served and none is running."""
+        if self._writer is None and self._ws is not None:
+            self._writer = gevent.spawn(self._write_queued)
+
+    def _stop_writing(self) -> None:
+        """No more writes on this websocket (closed, or a write failed)."""
+        self._ws = self._direct = None
+
+    def _write_queued(self) -> None:
+        """Write out the queue in order, waiting for the client as needed; end once empty.
+
+        ``None`` on the queue ends the transport (python-engineio's signal).
+        """
+        ws, direct, queue = self._ws, self._direct, self.queue
+        try:
+            while True:
+                try:
+                    item = queue.get(block=False)
+                except gevent.queue.Empty:
+                    return
+                try:
+                    if item is None or ws._sock.closed:
+                        self._stop_writing()
+                        ws.close()
+                        return
+                    if type(item) is bytes:
+                        direct.sendall(item)
+                    elif item.packet_type != _NOOP:
+                        direct.sendall(packet_frame(item))
+                except Exception:
+                    self._stop_writing()
+                    ws.close()
+                    return
+                finally:
+                    queue.task_done()
+        finally:
+            self._writer = None
 
     def schedule_ping(self) -> None:
         """Start the next heartbeat cycle (at the handshake, then at each pong).
 
-        The cycle it replaces, still waiting out its pong deadline, is
-        stopped: one heartbeat greenlet per session, never more.
+        A cycle is a timer of the gevent loop, not a greenlet sleeping for
+        the whole session: the ping ``ping_interval`` after the pong, then
+        the pong deadline ``ping_timeout`` after the ping, each step run in a
+        greenlet that ends at once. The cycle it replaces, still waiting out
+        its pong deadline, is stopped: one heartbeat per session, never more.
         """
         if self.last_ping:
             self.last_ping = None
             self._stop_pinger()
-            self._pinger = self.server.start_background_task(self._send_ping)
+            self._pinger = self._after(self.server.ping_interval, self._send_ping)
 
     def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
-        """Close the session, and with it its heartbeat (no greenlet outlives the session)."""
+        """Close the session, and with it its heartbeat (no timer outlives the session)."""
         super().close(wait=wait, abort=abort, reason=reason)
         self._stop_pinger()
 
     def _stop_pinger(self) -> None:
-        pinger = self._pinger
+        timer = self._pinger
         self._pinger = None
-        if pinger is not None and pinger is not gevent.getcurrent():
-            pinger.kill(block=False)
+        if timer is not None:
+            timer.close()
+
+    def _after(self, seconds: float, step: Any, *args: Any) -> Any:
+        """A timer running ``step(*args)`` in a greenlet in ``seconds``, unless stopped first."""
+        timer = gevent.get_hub().loop.timer(seconds)
+
+        def run() -> None:
+            if self._pinger is timer:  # not stopped since the timer fired
+                step(*args)
+
+        timer.start(gevent.spawn, run)
+        return timer
 
     def poll(self) -> list[Any]:
         """The packets to write: to a long-polling GET, or to the websocket once upgraded.
@@ -162,22 +263,31 @@ class EngineIOSocket(_Socket):
             self.connected = True
             self.upgraded = True
 
-        def writer() -> None:
-            while True:
-                try:
-                    packets = self.poll()
-                except eio_exceptions.QueueEmpty:
-                    break
-                if not packets:  # the session is closed
-                    break
-                try:
-                    for pkt in packets:
-                        ws.send(pkt.encode())
-                except Exception:
-                    break
-            ws.close()
+        writer_task = None
+        direct = direct_socket(ws)
+        if direct is not None:
+            self._ws, self._direct = ws, direct  # written directly from now on
+            if self.queue.qsize():  # the OPEN, what was queued during an upgrade: first
+                self._writer = gevent.getcurrent()  # this greenlet writes it, others queue
+                self._write_queued()
+        else:  # not gevent's pywsgi: python-engineio's writer greenlet
 
-        writer_task = self.server.start_background_task(writer)
+            def writer() -> None:
+                while True:
+                    try:
+                        packets = self.poll()
+                    except eio_exceptions.QueueEmpty:
+                        break
+                    if not packets:  # the session is closed
+                        break
+                    try:
+                        for pkt in packets:
+                            ws.send(pkt.encode())
+                    except Exception:
+                        break
+                ws.close()
+
+            writer_task = self.server.start_background_task(writer)
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
         while True:
             try:
@@ -200,8 +310,14 @@ class EngineIOSocket(_Socket):
             except Exception:
                 self.server.logger.exception("Unknown receive error")
                 break
-        self.queue.put(None)  # let the writer end
-        writer_task.join()
+        self.queue.put(None)  # let the writer end (and close the websocket)
+        if writer_task is None:
+            writer_task = self._writer
+            if writer_task is None and self._ws is not None:
+                self._stop_writing()
+                ws.close()
+        if writer_task is not None:
+            writer_task.join()
         self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
         return []
 
@@ -218,14 +334,19 @@ class EngineIOSocket(_Socket):
         super().receive(pkt)
 
     def _send_ping(self) -> None:
-        """Ping after ``ping_interval``; close ``ping_timeout`` later unless a pong came."""
-        server = self.server
-        server.sleep(server.ping_interval)
+        """Ping (``ping_interval`` after the last pong), then wait ``ping_timeout`` for a pong."""
+        self._pinger = None
         if self.closing or self.closed:
             return
         sent = self.last_ping = time.time()
         self.send(eio_packet.Packet(eio_packet.PING))
-        server.sleep(server.ping_timeout)
+        if self._pinger is None and not (self.closing or self.closed):
+            self._pinger = self._after(self.server.ping_timeout, self._close_unless_pong, sent)
+
+    def _close_unless_pong(self, sent: float) -> None:
+        """Close the session if the ping ``sent`` then is still unanswered."""
+        self._pinger = None
+        server = self.server
         if self.last_ping == sent and not (self.closing or self.closed):
             server.logger.info("%s: no pong within ping_timeout, closing socket", self.sid)
             self.queue.put(eio_packet.Packet(eio_packet.CLOSE))  # for a pending GET, as node
@@ -240,6 +361,10 @@ class EngineIOServer(engineio.Server):
     socket_class: type[EngineIOSocket] = EngineIOSocket
     #: The gevent hub that serves this server's requests, once one was served.
     serving_hub: Any = None
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Outbox:
+        """A session's queue (python-engineio makes one per session, and only there)."""
+        return Outbox(_nothing)
 
     def disconnect(self, sid: str | None = None) -> None:
         """Close the session ``sid`` at once (every session if ``None``).

@@ -231,9 +231,21 @@ class WebSocketHandler(_GeventWebSocketHandler):
     The message limit is the served app's ``max_message_size`` option (found
     through ``app.extensions["sockevents"]``), or 1,000,000 bytes when the app
     is wrapped in other middleware; :func:`handler_class` fixes it instead.
+
+    Each connection reads through a buffer of :attr:`read_buffer_size` bytes
+    (gevent's ``pywsgi`` takes Python's default, 8 KiB, held for as long as
+    the connection is open): a request line, a header and a websocket frame
+    longer than the buffer are read in several pieces, never refused.
     """
 
     max_message_size: int | None = None
+    #: Bytes of the buffer each connection reads through (for its whole life).
+    read_buffer_size = 2048
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None:
+            rfile = sock.makefile("rb", self.read_buffer_size)
+        super().__init__(sock, address, server, rfile)
 
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
@@ -279,11 +291,20 @@ class WebSocketHandler(_GeventWebSocketHandler):
         return extensions.get("sockevents") if isinstance(extensions, dict) else None
 
     def upgrade_connection(self) -> Any:
-        """Upgrade as gevent-websocket does, then install the limits on the new socket."""
+        """Upgrade as gevent-websocket does, then install the limits on the new socket.
+
+        The request's parsed headers are dropped once upgraded: pywsgi reads
+        them only before the app runs, the environ has them (``HTTP_*``), and
+        the connection ends with the websocket, so they would be held for
+        its whole life for nothing. So is gevent-websocket's byte-by-byte
+        UTF-8 validator: :class:`LimitedWebSocket` validates with ``decode``.
+        """
         result = super().upgrade_connection()
-        websocket = getattr(self, "websocket", None)
+        websocket: Any = getattr(self, "websocket", None)
         if type(websocket) is WebSocket:
             websocket.__class__ = _limited_websocket(self._message_limit())
+            websocket.utf8validator = None
+            self.headers = None
         return result
 
     def _message_limit(self) -> int:

@@ -42,9 +42,7 @@ def serve(app: Any, handler_class: Any = WebSocketHandler) -> None:
     """
     raise_fd_limit()
     quiet_logs()
-    server = WSGIServer(
-        ("127.0.0.1", 0), app, handler_class=handler_class, log=None, backlog=2048
-    )
+    server = WSGIServer(("127.0.0.1", 0), app, handler_class=handler_class, log=None, backlog=2048)
     server.start()
     sys.stdout.write(json.dumps({"port": server.server_port, "pid": os.getpid()}) + "\n")
     sys.stdout.flush()

@@ -1,13 +1,24 @@
-"""Reference server: bare python-socketio under gevent, the baseline of every ratio."""
+"""Reference server: bare python-socketio under gevent, the baseline of every ratio.
+
+``BENCH_MESSAGE_QUEUE`` (a ``redis://`` URL) serves with python-socketio's ``RedisManager``.
+"""
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import os  # noqa: E402
+
 import socketio  # noqa: E402
 from _serve import serve  # noqa: E402
 
-sio = socketio.Server(async_mode="gevent", logger=False, engineio_logger=False)
+queue = os.environ.get("BENCH_MESSAGE_QUEUE")
+sio = socketio.Server(
+    async_mode="gevent",
+    logger=False,
+    engineio_logger=False,
+    client_manager=socketio.RedisManager(queue) if queue else None,
+)
 
 
 @sio.on("connect")

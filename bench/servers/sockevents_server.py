@@ -4,25 +4,43 @@ Beside the ``echo`` and ``broadcast`` handlers, two listeners and one guard are
 subscribed to every event of every namespace (``"*"``), as audit, metrics and
 authorization would be. They do a little real work (counting), so each event
 pays for the whole trip along the bus.
+
+Environment: ``BENCH_MESSAGE_QUEUE`` (a ``redis://`` URL) serves with that
+message queue; ``BENCH_CONNECTION_STATE_RECOVERY=1`` turns connection state
+recovery on (``servers/sockevents_recovery_server.py``), and the server exits
+saying so when this flask_sockevents has no such option.
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import os  # noqa: E402
+import sys  # noqa: E402
 from collections import Counter  # noqa: E402
+from typing import Any  # noqa: E402
 
 from _serve import serve  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from flask_sockevents import Event, SockEvents, emit, join_room  # noqa: E402
+from flask_sockevents.extension import DEFAULTS  # noqa: E402
 from flask_sockevents.serving import freeze_startup_heap  # noqa: E402
 from flask_sockevents.websocket import handler_class  # noqa: E402
+
+options: dict[str, Any] = {}
+if os.environ.get("BENCH_MESSAGE_QUEUE"):
+    options["message_queue"] = os.environ["BENCH_MESSAGE_QUEUE"]
+if os.environ.get("BENCH_CONNECTION_STATE_RECOVERY"):
+    # Unknown options are handed to python-socketio, which ignores them: check first.
+    if "connection_state_recovery" not in DEFAULTS:
+        sys.exit("this flask_sockevents has no connection_state_recovery option")
+    options["connection_state_recovery"] = True
 
 app = Flask(__name__)
 # Every benchmark client connects from 127.0.0.1: lift the per-address cap.
 sockevents = SockEvents(
-    app, logger=False, engineio_logger=False, max_connections_per_address=None
+    app, logger=False, engineio_logger=False, max_connections_per_address=None, **options
 )
 
 events_by_name: Counter[str] = Counter()

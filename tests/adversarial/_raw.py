@@ -93,6 +93,8 @@ class RawWebSocket:
         ``False`` the HTTP answer is kept in :attr:`handshake` and nothing is read.
     :param query: the request's query string (``sid=...`` to upgrade a
         long-polling session, no ``transport`` to break the rules).
+    :param receive_buffer: the socket's receive buffer in bytes, set before
+        connecting (a client that reads slowly fills it sooner).
     """
 
     def __init__(
@@ -101,8 +103,15 @@ class RawWebSocket:
         headers: dict[str, str] | None = None,
         expect_upgrade: bool = True,
         query: str = "EIO=4&transport=websocket",
+        receive_buffer: int | None = None,
     ) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if receive_buffer is None:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            self.sock.settimeout(TIMEOUT)
+            self.sock.connect(("127.0.0.1", port))
         self.buffer = b""
         lines = [
             f"GET /socket.io/?{query} HTTP/1.1",

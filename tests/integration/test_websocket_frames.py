@@ -1,0 +1,38 @@
+"""The frames written without gevent-websocket are the frames gevent-websocket writes."""
+
+from __future__ import annotations
+
+import pytest
+from engineio import packet as eio_packet
+from geventwebsocket.websocket import Header, WebSocket
+
+from flask_sockevents.outbox import packet_frame, websocket_frame
+
+SIZES = [0, 1, 125, 126, 65_535, 65_536, 200_000]
+
+
+def _gevent_websocket_frame(payload: str | bytes) -> bytes:
+    if isinstance(payload, str):
+        data, opcode = payload.encode("utf-8"), WebSocket.OPCODE_TEXT
+    else:
+        data, opcode = payload, WebSocket.OPCODE_BINARY
+    return bytes(Header.encode_header(True, opcode, b"", len(data), 0)) + data
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_text_frame_is_byte_for_byte_gevent_websockets(size: int) -> None:
+    text = "é" * (size // 2) + "a" * (size % 2)
+    assert websocket_frame(text) == _gevent_websocket_frame(text)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_binary_frame_is_byte_for_byte_gevent_websockets(size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert websocket_frame(data) == _gevent_websocket_frame(data)
+
+
+def test_a_packets_frame_is_built_once_and_shared_by_every_recipient() -> None:
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, '2["msg","hello"]')
+    first = packet_frame(pkt)
+    assert first == _gevent_websocket_frame('42["msg","hello"]')
+    assert packet_frame(pkt) is first
