@@ -1,9 +1,8 @@
 """The flask_sockevents benchmark server with connection state recovery on.
 
 ``sockevents_server.py`` with ``connection_state_recovery=True``: every
-broadcast is also kept in the recovery log and carries its offset. Until
-flask_sockevents has the option, this server exits at start, saying so, and
-the benchmark skips it with that reason.
+broadcast is also kept in the recovery log (the in-memory store) and
+carries its offset.
 """
 
 import os
