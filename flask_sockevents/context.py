@@ -10,7 +10,12 @@ The request context is cheap: the request is parsed and the URL adapter built
 once per connection, and each event gets its own shallow copy of that request
 (so ``request.sid`` and friends never leak between events); URL matching is
 skipped (an event has no URL rule), so ``url_for`` works and
-``before_request`` hooks do not run, exactly as with Flask-SocketIO.
+``before_request`` hooks do not run, exactly as with Flask-SocketIO. While
+nothing observes the contexts' life (no ``teardown_request`` or
+``teardown_appcontext`` function, no receiver of Flask's context signals),
+they are bound and unbound directly, without Flask's bookkeeping for
+observers that are not there; as soon as one is registered, every event gets
+Flask's own push and pop.
 ``flask.copy_current_request_context`` copies that context (same request,
 ``request.sid`` included) for a thread or greenlet started from a handler.
 
@@ -29,7 +34,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, Request
-from flask.ctx import RequestContext
+from flask import signals as flask_signals
+from flask.ctx import AppContext, RequestContext
+from flask.globals import _cv_app, _cv_request  # see EventContext._bind
 from flask.sessions import SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
@@ -92,6 +99,7 @@ class _EventRequestContext(RequestContext):
         self.request = request
         self.url_adapter = url_adapter
         self.flashes = None
+        self.bound = False  # pushed by EventContext._bind, to be popped by its _unbind
         self._after_request_functions = []
         self._cv_tokens = []
         if _SESSION_IS_PROPERTY:
@@ -101,6 +109,16 @@ class _EventRequestContext(RequestContext):
 
     def match_request(self) -> None:
         """An event has no URL rule: nothing to match."""
+
+
+#: Flask's signals sent as contexts are pushed and popped: a receiver of any
+#: of them gets Flask's own push and pop.
+_CONTEXT_SIGNALS = (
+    flask_signals.appcontext_pushed,
+    flask_signals.appcontext_popped,
+    flask_signals.appcontext_tearing_down,
+    flask_signals.request_tearing_down,
+)
 
 
 class EventContext:
@@ -113,6 +131,45 @@ class EventContext:
     def __init__(self, app: Flask, manage_session: bool = True) -> None:
         self.app = app
         self.manage_session = manage_session
+
+    def _observed(self) -> bool:
+        """Whether anything runs when a context is pushed or popped (teardowns, signals)."""
+        app = self.app
+        if app.teardown_request_funcs or app.teardown_appcontext_funcs:
+            return True
+        return any(signal.receivers for signal in _CONTEXT_SIGNALS)
+
+    def _bind(self, context: _EventRequestContext) -> None:
+        """Push ``context`` (and a fresh app context) as Flask does when nothing observes it.
+
+        Flask's ``push`` and ``pop`` send four signals and call the teardown
+        functions per event; with no receiver and no function they only set
+        and reset the two context variables, which is what this does, with
+        the tokens kept where Flask keeps them (so that a nested push, or
+        ``copy_current_request_context``, behaves as with Flask's push).
+        ``_cv_app`` and ``_cv_request`` are Flask's context variables
+        (``flask.globals``, since Flask 2.2).
+        """
+        app = self.app
+        app_context = _cv_app.get(None)
+        if app_context is None or app_context.app is not app:
+            app_context = object.__new__(AppContext)
+            app_context.app = app
+            app_context.url_adapter = app.create_url_adapter(None)
+            app_context.g = app.app_ctx_globals_class()
+            app_context._cv_tokens = [_cv_app.set(app_context)]
+        else:
+            app_context = None
+        context._cv_tokens.append((_cv_request.set(context), app_context))
+        context.bound = True
+
+    def _unbind(self, context: _EventRequestContext) -> None:
+        """Pop a context pushed by :meth:`_bind`."""
+        context.bound = False
+        token, app_context = context._cv_tokens.pop()
+        _cv_request.reset(token)
+        if app_context is not None:
+            _cv_app.reset(app_context._cv_tokens.pop())
 
     def push(self, environ: dict[str, Any], event: Event) -> RequestContext:
         """Push the contexts for ``event`` and return the request context to pop."""
@@ -127,7 +184,10 @@ class EventContext:
         context = _EventRequestContext(
             app, request=request, session=session, url_adapter=url_adapter
         )
-        context.push()
+        if session is not None and not self._observed():
+            self._bind(context)
+        else:
+            context.push()
         request.__dict__.update(
             sid=event.sid,
             namespace=event.namespace,
@@ -138,6 +198,9 @@ class EventContext:
 
     def pop(self, context: RequestContext, error: BaseException | None = None) -> None:
         """Save a Flask-managed session if it changed, then pop ``context``."""
+        if isinstance(context, _EventRequestContext) and context.bound:
+            self._unbind(context)
+            return
         try:
             if not self.manage_session:
                 self._save_flask_session(context)
