@@ -41,6 +41,7 @@ import urllib.parse
 from collections import Counter
 from typing import Any, Protocol
 
+import gevent
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
@@ -85,6 +86,9 @@ class BudgetedSocket(EngineIOSocket):
         self.limits: Limits = server.limits
         self.packets_read = 0
         self.websocket: Any = None  # the session's websocket while it serves over one
+        self.reader: Any = None  # the greenlet reading that websocket
+        self.dispatching = False  # the reader is dispatching an event itself (see .worker)
+        self.handed_off = False  # reading moved to another greenlet (hand_off_reading)
 
     def receive(self, pkt: Any) -> None:
         """Take one packet from the client: charge it, then handle it as python-engineio does.
@@ -115,10 +119,56 @@ class BudgetedSocket(EngineIOSocket):
         websocket when a send fails, and then nobody takes the queue any more.)
         """
         self.websocket = ws
+        self.reader = gevent.getcurrent()
         try:
             return super()._websocket_handler(ws)
         finally:
-            self.websocket = None
+            self.websocket = self.reader = None
+
+    def hand_off_reading(self) -> Any:
+        """Go on reading the websocket in a new greenlet while the reader dispatches an event.
+
+        Once per session, while the reader is :attr:`dispatching` (a handler
+        waits for its client's answer, or for longer than the ping timeout):
+        the new greenlet reads and receives the client's next messages, as
+        python-engineio's loop would, until the websocket ends. The reader
+        joins it once its dispatch is done (see :mod:`.worker`) and then
+        finds the websocket closed. Returns the new greenlet, or ``None``.
+        """
+        ws = self.websocket
+        if ws is None or not self.dispatching or self.handed_off:
+            return None
+        self.handed_off = True
+        self.reader = gevent.spawn(self._read_on, ws)
+        return self.reader
+
+    def _pong_held_back(self) -> bool:
+        """A pong may wait unread behind an event the reader dispatches: read on if so."""
+        return self.hand_off_reading() is not None
+
+    def _read_on(self, ws: Any) -> None:
+        limit = self.server.max_http_buffer_size
+        try:
+            while not self.closed:
+                try:
+                    data = ws.wait()
+                except Exception:
+                    break
+                if data is None or len(data) > limit:
+                    break
+                try:
+                    self.receive(eio_packet.Packet(encoded_packet=data))
+                except eio_exceptions.UnknownPacketError:
+                    pass
+                except eio_exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    self.server.logger.exception("Unknown receive error")
+                    break
+        finally:
+            # The reading is over: the writer sends what is queued and closes
+            # the websocket, which ends the first reader's loop too.
+            self.queue.put(None)
 
     def handle_post_request(self, environ: dict[str, Any]) -> None:
         """Take a long-polling POST: refuse it if it is too long, else receive each packet.

@@ -217,6 +217,13 @@ class EngineIOSocket(_Socket):
             self.queue.put(eio_packet.Packet(_NOOP))
         super().receive(pkt)
 
+    def _pong_held_back(self) -> bool:
+        """Whether the client's pong could wait unread (its reader is busy); if so, read on now.
+
+        python-engineio's sockets read on their own greenlet: never.
+        """
+        return False
+
     def _send_ping(self) -> None:
         """Ping after ``ping_interval``; close ``ping_timeout`` later unless a pong came."""
         server = self.server
@@ -225,7 +232,10 @@ class EngineIOSocket(_Socket):
             return
         sent = self.last_ping = time.time()
         self.send(eio_packet.Packet(eio_packet.PING))
+        self._pong_held_back()  # a reader busy with a handler lets another read the pong
         server.sleep(server.ping_timeout)
+        if self.last_ping == sent and self._pong_held_back():
+            server.sleep(server.ping_timeout)  # the pong can now be read: judge after that
         if self.last_ping == sent and not (self.closing or self.closed):
             server.logger.info("%s: no pong within ping_timeout, closing socket", self.sid)
             self.queue.put(eio_packet.Packet(eio_packet.CLOSE))  # for a pending GET, as node

@@ -158,8 +158,9 @@ class Operations(Reader):
     ) -> Any:
         """Emit ``event`` to one client and wait for its acknowledgement.
 
-        Works from handlers: events are dispatched off the transport's reader,
-        so the client's answer can arrive while the handler waits.
+        Works from handlers: a handler dispatched on the transport's reader
+        hands the reading over first, so the client's answer can arrive
+        while the handler waits.
 
         :raises TimeoutError: when no answer came within ``timeout`` seconds.
         :return: the client's answer: one value, a tuple of values, or None.
@@ -174,6 +175,7 @@ class Operations(Reader):
             answers.append(args)
             answered.set()
 
+        self._hand_off_reading()  # a handler on the reader: the answer must be read
         self.emit(
             event,
             data=data,

@@ -105,6 +105,7 @@ class Server(Operations):
         self.protocol_errors = Counter()
         self._connections = {}
         self._holds = {}
+        self._inline_readers = {}
 
     def _engineio_server_class(self) -> type[engineio.Server]:
         return BudgetedEngineIOServer

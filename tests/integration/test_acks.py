@@ -49,3 +49,39 @@ def test_server_call_from_a_handler_is_answered_by_the_client(
     clients.connect(server.url, client=client)
 
     assert client.call("ask", 21, timeout=5) == 42
+
+
+def test_events_sent_while_a_handler_waits_for_the_clients_answer_follow_in_order(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    app, sockevents = make_app()
+    handled: list[Any] = []
+
+    @sockevents.on("ask")
+    def ask(number: int) -> Any:
+        answer = call("question", number, timeout=5)
+        handled.append(("ask", answer))
+        return answer
+
+    @sockevents.on("note")
+    def note(number: int) -> int:
+        handled.append(("note", number))
+        return number
+
+    server = serve(app)
+    client = clients.new()
+
+    def answer_after_notes(number: int) -> int:
+        for later in range(3):
+            client.emit("note", later)  # sent before the answer: dispatched after "ask"
+        return number * 2
+
+    client.on("question", answer_after_notes)
+    clients.connect(server.url, client=client)
+
+    assert client.call("ask", 21, timeout=5) == 42
+    assert client.call("note", 3, timeout=5) == 3
+    assert client.call("ask", 5, timeout=5) == 10
+    assert client.call("note", 4, timeout=5) == 4
+    notes = [("note", 0), ("note", 1), ("note", 2)]
+    assert handled == [("ask", 42), *notes, ("note", 3), ("ask", 10), *notes, ("note", 4)]
