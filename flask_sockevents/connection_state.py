@@ -89,7 +89,7 @@ class Connection:
         self.worker: Any = None  # the greenlet dispatching its items, while it has some
         self.space: gevent.event.Event | None = None
         self.idle: gevent.event.Event | None = None  # set when the worker is done, if awaited
-        self.connect_timer: gevent.Greenlet | None = None
+        self.connect_timer: Any = None  # the loop's timer until CONNECT (reader)
         self.binary: Any = None  # a binary packet waiting for its attachments
         self.binary_size = 0
         self.greeted = False  # a CONNECT packet arrived
