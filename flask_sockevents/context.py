@@ -6,8 +6,9 @@ as in Flask-SocketIO: ``request.sid``, ``request.namespace`` and
 ``request.event`` (``{"message": name, "args": args}``) are set, and
 :data:`current_event` is the :class:`~flask_sockevents.Event` itself.
 
-The request context is cheap: the request is parsed and the URL adapter built
-once per connection, and each event gets its own shallow copy of that request
+The request context is cheap: the request is made once per connection (and
+parsed only as far as a handler reads it), the URL adapter built the first
+time an event needs it (``url_for``), and each event gets its own shallow copy of that request
 (so ``request.sid`` and friends never leak between events); URL matching is
 skipped (an event has no URL rule), so ``url_for`` works and
 ``before_request`` hooks do not run, exactly as with Flask-SocketIO. While
@@ -73,6 +74,30 @@ def _current_event() -> Event:
 current_event: Event = LocalProxy(_current_event)  # type: ignore[assignment]
 
 
+_NOT_BUILT = object()
+
+
+def _connection_url_adapter(app: Flask, request: Request) -> Any:
+    """The URL adapter of the connection whose handshake ``request`` is, built once.
+
+    Built from the connection's template request (``request`` is a copy of
+    it), as Flask builds it for a request; a failure (an untrusted host)
+    becomes the requests' ``routing_exception`` and the adapter is ``None``.
+    """
+    environ = request.environ
+    adapter = environ.get(_URL_ADAPTER_KEY, _NOT_BUILT)
+    if adapter is not _NOT_BUILT:
+        return adapter
+    template = environ.get(_REQUEST_KEY, request)
+    try:
+        adapter = app.create_url_adapter(template)
+    except HTTPException as exc:
+        template.routing_exception = request.routing_exception = exc
+        adapter = None
+    environ[_URL_ADAPTER_KEY] = adapter
+    return adapter
+
+
 class _EventRequestContext(RequestContext):
     """A request context for one event, without re-matching the handshake's URL.
 
@@ -93,11 +118,13 @@ class _EventRequestContext(RequestContext):
         if request is None:
             request = app.request_class(environ or {})
             request.json_module = app.json
-        if url_adapter is None:
-            url_adapter = request.environ.get(_URL_ADAPTER_KEY)
         self.app = app
         self.request = request
-        self.url_adapter = url_adapter
+        self._url_adapter = (
+            url_adapter
+            if url_adapter is not None
+            else request.environ.get(_URL_ADAPTER_KEY, _NOT_BUILT)
+        )
         self.flashes = None
         self.bound = False  # pushed by EventContext._bind, to be popped by its _unbind
         self._after_request_functions = []
@@ -106,6 +133,18 @@ class _EventRequestContext(RequestContext):
             self._session = session
         else:  # Flask < 3.1 keeps the session in a plain attribute
             self.session = session  # type: ignore[misc]
+
+    @property
+    def url_adapter(self) -> Any:
+        """The handshake's URL adapter, built the first time an event needs one (``url_for``)."""
+        adapter = self._url_adapter
+        if adapter is _NOT_BUILT:
+            adapter = self._url_adapter = _connection_url_adapter(self.app, self.request)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, adapter: Any) -> None:
+        self._url_adapter = adapter
 
     def match_request(self) -> None:
         """An event has no URL rule: nothing to match."""
@@ -135,9 +174,15 @@ class EventContext:
     def _observed(self) -> bool:
         """Whether anything runs when a context is pushed or popped (teardowns, signals)."""
         app = self.app
-        if app.teardown_request_funcs or app.teardown_appcontext_funcs:
-            return True
-        return any(signal.receivers for signal in _CONTEXT_SIGNALS)
+        pushed, popped, app_tearing_down, request_tearing_down = _CONTEXT_SIGNALS
+        return bool(
+            app.teardown_request_funcs
+            or app.teardown_appcontext_funcs
+            or pushed.receivers
+            or popped.receivers
+            or app_tearing_down.receivers
+            or request_tearing_down.receivers
+        )
 
     def _bind(self, context: _EventRequestContext) -> None:
         """Push ``context`` (and a fresh app context) as Flask does when nothing observes it.
@@ -179,11 +224,8 @@ class EventContext:
             template = environ[_REQUEST_KEY] = self._connection_request(environ)
         request = object.__new__(type(template))
         request.__dict__.update(template.__dict__)
-        url_adapter = environ.get(_URL_ADAPTER_KEY)
         session = self._connection_session(environ, request) if self.manage_session else None
-        context = _EventRequestContext(
-            app, request=request, session=session, url_adapter=url_adapter
-        )
+        context = _EventRequestContext(app, request=request, session=session)
         if session is not None and not self._observed():
             self._bind(context)
         else:
@@ -208,14 +250,15 @@ class EventContext:
             context.pop(error)
 
     def _connection_request(self, environ: dict[str, Any]) -> Request:
-        """Parse the handshake once: the template each event's request is copied from."""
+        """The template each event's request is copied from, once per connection.
+
+        Nothing of the handshake is parsed yet: werkzeug parses headers,
+        cookies and arguments when first read, and the URL adapter is built
+        when an event first needs it.
+        """
         app = self.app
         request = app.request_class(environ)
         request.json_module = app.json
-        try:
-            environ[_URL_ADAPTER_KEY] = app.create_url_adapter(request)
-        except HTTPException as exc:
-            request.routing_exception = exc
         return request
 
     def _connection_session(self, environ: dict[str, Any], request: Request) -> ManagedSession:

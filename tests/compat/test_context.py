@@ -6,7 +6,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, request, session, url_for
 
 from flask_sockevents import SocketIO
 
@@ -132,6 +132,21 @@ def test_teardown_functions_run_after_every_event(app: Flask, socketio: SocketIO
     assert client.emit("my event", callback=True) == "handled"
     assert client.emit("my event", callback=True) == "handled"
     assert torn_down == [("request", "my event"), ("app context", "my event")] * 2
+
+
+def test_url_for_builds_urls_against_the_handshakes_host(app: Flask, socketio: SocketIO) -> None:
+    app.add_url_rule("/rooms/<name>", "room", lambda name: name)
+
+    @socketio.on("link")
+    def link(name: str) -> list[str]:
+        return [url_for("room", name=name), url_for("room", name=name, _external=True)]
+
+    client = socketio.test_client(app)
+
+    assert client.emit("link", "lobby", callback=True) == [
+        "/rooms/lobby",
+        "http://localhost/rooms/lobby",
+    ]
 
 
 def test_before_and_after_request_hooks_do_not_run_for_socketio_events(
