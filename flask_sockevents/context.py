@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Flask, Request
 from flask import signals as flask_signals
 from flask.ctx import AppContext, RequestContext
-from flask.globals import _cv_app, _cv_request  # see EventContext._bind
+from flask.globals import _cv_app, _cv_request  # private: see .dependencies, _bind
 from flask.sessions import SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
