@@ -41,15 +41,27 @@ import urllib.parse
 from collections import Counter
 from typing import Any, Protocol
 
+import gevent
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
 from .engine import EngineIOServer, EngineIOSocket
 
-__all__ = ["PACKETS_PER_TURN", "BudgetedEngineIOServer", "BudgetedSocket", "TooManyPackets"]
+__all__ = [
+    "HAND_OFF_AFTER",
+    "PACKETS_PER_TURN",
+    "BudgetedEngineIOServer",
+    "BudgetedSocket",
+    "TooManyPackets",
+]
 
 #: Packets a reader takes from one client (and a worker dispatches) before the others run.
 PACKETS_PER_TURN = 8
+
+#: Seconds a handler dispatched on its websocket's reader may block (wait for
+#: I/O, a lock, its client's answer) before the reading goes on in another
+#: greenlet (:meth:`BudgetedSocket.hand_off_reading`).
+HAND_OFF_AFTER = 0.02
 
 #: Seconds between two checks that a session waiting for its client to read is still open.
 _RECHECK = 0.5
@@ -85,6 +97,10 @@ class BudgetedSocket(EngineIOSocket):
         self.limits: Limits = server.limits
         self.packets_read = 0
         self.websocket: Any = None  # the session's websocket while it serves over one
+        self.reader: Any = None  # the greenlet reading that websocket
+        self.dispatching = False  # the reader is dispatching an event itself (see .worker)
+        self.handed_off = False  # reading moved to another greenlet (hand_off_reading)
+        self.hand_off_timer: Any = None  # fires while a handler on the reader blocks
 
     def receive(self, pkt: Any) -> None:
         """Take one packet from the client: charge it, then handle it as python-engineio does.
@@ -115,10 +131,53 @@ class BudgetedSocket(EngineIOSocket):
         websocket when a send fails, and then nobody takes the queue any more.)
         """
         self.websocket = ws
+        self.reader = gevent.getcurrent()
         try:
             return super()._websocket_handler(ws)
         finally:
-            self.websocket = None
+            self.websocket = self.reader = None
+
+    def hand_off_reading(self) -> Any:
+        """Go on reading the websocket in a new greenlet while the reader dispatches an event.
+
+        Once per session, while the reader is :attr:`dispatching` (a handler
+        waits for its client's answer, or blocks for longer than
+        :data:`HAND_OFF_AFTER`; the pong of a ping sent meanwhile is read too):
+        the new greenlet reads and receives the client's next messages, as
+        python-engineio's loop would, until the websocket ends. The reader
+        joins it once its dispatch is done (see :mod:`.worker`) and then
+        finds the websocket closed. Returns the new greenlet, or ``None``.
+        """
+        ws = self.websocket
+        if ws is None or not self.dispatching or self.handed_off:
+            return None
+        self.handed_off = True
+        self.reader = gevent.spawn(self._read_on, ws)
+        return self.reader
+
+    def _read_on(self, ws: Any) -> None:
+        limit = self.server.max_http_buffer_size
+        try:
+            while not self.closed:
+                try:
+                    data = ws.wait()
+                except Exception:
+                    break
+                if data is None or len(data) > limit:
+                    break
+                try:
+                    self.receive(eio_packet.Packet(encoded_packet=data))
+                except eio_exceptions.UnknownPacketError:
+                    pass
+                except eio_exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    self.server.logger.exception("Unknown receive error")
+                    break
+        finally:
+            # The reading is over: the writer sends what is queued and closes
+            # the websocket, which ends the first reader's loop too.
+            self.queue.put(None)
 
     def handle_post_request(self, environ: dict[str, Any]) -> None:
         """Take a long-polling POST: refuse it if it is too long, else receive each packet.

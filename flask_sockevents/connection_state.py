@@ -72,6 +72,7 @@ class Connection:
         "eio_sid",
         "environ",
         "greeted",
+        "idle",
         "pending",
         "remote_addr",
         "sids",
@@ -85,9 +86,10 @@ class Connection:
         self.remote_addr: str | None = environ.get("REMOTE_ADDR")
         self.sids: dict[str, str] = {}  # namespace -> sid, for accepted connects
         self.pending: deque[QueueItem] = deque()
-        self.worker: gevent.Greenlet | None = None
+        self.worker: Any = None  # the greenlet dispatching its items, while it has some
         self.space: gevent.event.Event | None = None
-        self.connect_timer: gevent.Greenlet | None = None
+        self.idle: gevent.event.Event | None = None  # set when the worker is done, if awaited
+        self.connect_timer: Any = None  # the loop's timer until CONNECT (reader)
         self.binary: Any = None  # a binary packet waiting for its attachments
         self.binary_size = 0
         self.greeted = False  # a CONNECT packet arrived

@@ -238,8 +238,9 @@ class Operations(Reader):
     ) -> Any:
         """Emit ``event`` to one client and wait for its acknowledgement.
 
-        Works from handlers: events are dispatched off the transport's reader,
-        so the client's answer can arrive while the handler waits.
+        Works from handlers: a handler dispatched on the transport's reader
+        hands the reading over first, so the client's answer can arrive
+        while the handler waits.
 
         :raises AckTimeout: (a :class:`TimeoutError`) when no answer came
             within ``timeout`` seconds.
@@ -250,6 +251,7 @@ class Operations(Reader):
         to = to or sid
         if to is None:
             raise ValueError("call() needs a client: pass to=<sid>")
+        self._hand_off_reading()  # a handler on the reader: the answer must be read
         if not ignore_queue and not self.acks.carries_queue:
             return self._call_through_socketio(event, data, to, namespace, timeout)
         return self._ack_request(event, data, to, None, namespace, timeout, ignore_queue,

@@ -98,9 +98,10 @@ class Reader(Worker):
         self._per_address[address] += 1
         connection = self._connections[eio_sid] = Connection(eio_sid, environ)
         if self.connect_timeout:
-            connection.connect_timer = gevent.spawn_later(
-                self.connect_timeout, self._connect_timed_out, connection
-            )
+            # A bare timer of the loop, not a greenlet: nearly every client
+            # sends CONNECT at once, and the greenlet would be made for nothing.
+            timer = connection.connect_timer = gevent.get_hub().loop.timer(self.connect_timeout)
+            timer.start(self._connect_timer_fired, connection)
 
     def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         connection = self._connections.get(eio_sid)
@@ -119,7 +120,8 @@ class Reader(Worker):
         connection.closed = True
         connection.binary = None
         if connection.connect_timer is not None:
-            connection.connect_timer.kill(block=False)
+            connection.connect_timer.close()
+            connection.connect_timer = None
         reason = reason or self.reason.CLIENT_DISCONNECT
         for namespace in list(connection.sids):
             self._enqueue(connection, DisconnectItem(namespace, reason, True))
@@ -175,7 +177,7 @@ class Reader(Worker):
         elif kind == _CONNECT:
             connection.greeted = True
             if connection.connect_timer is not None:
-                connection.connect_timer.kill(block=False)
+                connection.connect_timer.close()
                 connection.connect_timer = None
             event = Event(
                 EventKind.CONNECT,
@@ -233,7 +235,14 @@ class Reader(Worker):
         # client keeps streaming at a connection already dropped.
         gevent.sleep(0)
 
-    def _connect_timed_out(self, connection: Connection) -> None:
+    def _connect_timer_fired(self, connection: Connection) -> None:
+        # Called by the loop itself, where nothing may block: close in a greenlet.
+        timer = connection.connect_timer
         connection.connect_timer = None
+        if timer is not None:
+            timer.close()
+        gevent.spawn(self._connect_timed_out, connection)
+
+    def _connect_timed_out(self, connection: Connection) -> None:
         if not connection.greeted and not connection.closed:
             self._drop(connection, "no CONNECT within connect_timeout")

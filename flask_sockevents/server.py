@@ -111,6 +111,7 @@ class Server(Operations):
         self._connections = {}
         self._holds = {}
         self._replays = {}
+        self._inline_readers = {}
 
     def _engineio_server_class(self) -> type[engineio.Server]:
         return BudgetedEngineIOServer

@@ -4,6 +4,16 @@ Each connection's items (:mod:`.connection_state`) go through these steps:
 
 1. :meth:`Worker._enqueue` appends the item and starts the connection's
    worker, one greenlet that exists only while the connection has items;
+   an event read from a websocket when nothing is queued is dispatched by
+   the reader itself (no greenlet to start, no switch), which reads on once
+   it is done: the order is the same, and a client whose handler runs is not
+   read meanwhile, as when its queue is full. A handler that waits for its
+   client's answer (:meth:`~.operations.Operations.call`) first hands the
+   reading over to a new greenlet (:meth:`Worker._hand_off_reading`), as
+   does a handler that blocks for longer than
+   :data:`~.budget.HAND_OFF_AFTER` (a loop timer, started for each inline
+   dispatch, fires only while the handler waits), and from then on that
+   connection's items go to workers;
 2. an item from the client (``bounded``) that fills the queue to
    ``max_queued_events`` makes the reader wait until the worker makes room,
    so a flooding client slows itself down (TCP back-pressure) without losing
@@ -22,13 +32,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import gevent
 import gevent.event
 from socketio import packet as sio_packet
 
 from .admission import Admission
-from .budget import PACKETS_PER_TURN
+from .budget import HAND_OFF_AFTER, PACKETS_PER_TURN, BudgetedSocket
 from .connection_state import (
     CloseItem,
     Connection,
@@ -53,22 +64,78 @@ class Worker(Admission):
     """The queue stage of :class:`~flask_sockevents.server.Server`."""
 
     max_queued_events: int
+    #: reader greenlet -> its websocket session, while it dispatches inline
+    _inline_readers: dict[Any, BudgetedSocket]
 
     def _enqueue(self, connection: Connection, item: QueueItem, bounded: bool = False) -> None:
         """Queue ``item`` for the connection's worker, starting one if there is none.
+
+        An event the websocket's reader brings to an empty queue is dispatched
+        at once by the reader (:meth:`_dispatch_inline`). A CONNECT always
+        goes to a worker: the reader goes on reading while a connect handler
+        runs, so that a transport closing meanwhile is seen at once.
 
         :param bounded: the item comes from the client (through the reader):
             when the queue is full, wait until the worker makes room.
         """
         pending = connection.pending
-        pending.append(item)
         if connection.worker is None:
+            if bounded and not pending and type(item) is EventItem:
+                socket = self.eio.sockets.get(connection.eio_sid)
+                if (
+                    isinstance(socket, BudgetedSocket)
+                    and socket.reader is gevent.getcurrent()
+                    and not socket.handed_off
+                ):
+                    self._dispatch_inline(connection, socket, item)
+                    return
+            pending.append(item)
             connection.worker = gevent.spawn(self._drain, connection)
-        elif bounded and len(pending) >= self.max_queued_events:
+            return
+        pending.append(item)
+        if bounded and len(pending) >= self.max_queued_events:
             if connection.space is None:
                 connection.space = gevent.event.Event()
             connection.space.clear()
             connection.space.wait()
+
+    def _dispatch_inline(
+        self, connection: Connection, socket: BudgetedSocket, item: QueueItem
+    ) -> None:
+        """Dispatch ``item`` (and what arrives meanwhile) on the reader, as a worker would.
+
+        If the reading was handed over meanwhile (:meth:`_hand_off_reading`,
+        or a handler blocked past :data:`~.budget.HAND_OFF_AFTER`), the reader
+        waits here for the greenlet that reads on, until the websocket ends.
+        """
+        reader = gevent.getcurrent()
+        connection.pending.append(item)
+        connection.worker = reader
+        self._inline_readers[reader] = socket
+        socket.dispatching = True
+        timer = socket.hand_off_timer
+        if timer is None:
+            timer = socket.hand_off_timer = gevent.get_hub().loop.timer(HAND_OFF_AFTER)
+        timer.start(socket.hand_off_reading)
+        try:
+            self._drain(connection)
+        finally:
+            timer.stop()
+            socket.dispatching = False
+            self._inline_readers.pop(reader, None)
+        successor = socket.reader
+        if socket.handed_off and successor is not None and successor is not reader:
+            successor.join()
+
+    def _hand_off_reading(self) -> None:
+        """Let the client be read while the current handler waits (for an answer, say).
+
+        A no-op unless the current greenlet is a websocket reader dispatching
+        inline: then a new greenlet reads the websocket from now on.
+        """
+        socket = self._inline_readers.pop(gevent.getcurrent(), None)
+        if socket is not None:
+            socket.hand_off_reading()
 
     def _drain(self, connection: Connection) -> None:
         pending = connection.pending
@@ -85,6 +152,10 @@ class Worker(Admission):
                     gevent.sleep(0)  # handlers that never block must not hold the others
         finally:
             connection.worker = None
+            idle = connection.idle
+            if idle is not None:
+                connection.idle = None
+                idle.set()
 
     def _process(self, connection: Connection, item: QueueItem) -> None:
         try:
@@ -137,25 +208,34 @@ class Worker(Admission):
         connection = self._connections.get(eio_sid)
         deadline = None if timeout is None else time.monotonic() + timeout
         while connection is not None and connection.worker is not None:
-            worker = connection.worker
-            if worker is gevent.getcurrent():
+            if connection.worker is gevent.getcurrent():
                 return True
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return False
-            worker.join(timeout=remaining)
+            _until_idle(connection, remaining)
         return True
 
     def _join_workers(self, deadline: float) -> bool:
         """Wait until no connection has packets to dispatch, or until ``deadline``."""
         while True:
-            workers = [c.worker for c in self._connections.values() if c.worker is not None]
-            if not workers:
+            busy = [c for c in self._connections.values() if c.worker is not None]
+            if not busy:
                 return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            gevent.joinall(workers, timeout=remaining)
+            for connection in busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                _until_idle(connection, remaining)
+
+
+def _until_idle(connection: Connection, timeout: float | None) -> None:
+    """Wait until the connection's worker is done, or for ``timeout`` seconds."""
+    if connection.worker is None:
+        return
+    if connection.idle is None:
+        connection.idle = gevent.event.Event()
+    connection.idle.wait(timeout=timeout)
 
 
 def _not_connected(connection: Connection, event: Event, rejection: str | None) -> str | None:

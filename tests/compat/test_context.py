@@ -6,7 +6,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session, url_for
 
 from flask_sockevents import SocketIO
 
@@ -95,6 +95,58 @@ def test_app_context_is_pushed_for_handlers(app: Flask, socketio: SocketIO) -> N
     client = socketio.test_client(app)
 
     assert client.emit("config", callback=True) == "secret!"
+
+
+def test_g_starts_empty_for_every_event(app: Flask, socketio: SocketIO) -> None:
+    @socketio.on("remember")
+    def remember(value: str) -> list[str]:
+        before = sorted(vars(g))
+        g.value = value
+        return before
+
+    client = socketio.test_client(app)
+
+    assert client.emit("remember", "a", callback=True) == []
+    assert client.emit("remember", "b", callback=True) == []
+
+
+def test_teardown_functions_run_after_every_event(app: Flask, socketio: SocketIO) -> None:
+    torn_down: list[tuple[str, str]] = []
+
+    @app.teardown_request
+    def request_done(error: BaseException | None) -> None:
+        torn_down.append(("request", request.event["message"]))
+
+    @app.teardown_appcontext
+    def app_context_done(error: BaseException | None) -> None:
+        torn_down.append(("app context", g.get("event_name", "")))
+
+    @socketio.on("my event")
+    def handle_my_event() -> str:
+        g.event_name = "my event"
+        return "handled"
+
+    client = socketio.test_client(app)
+    torn_down.clear()  # the connect's own
+
+    assert client.emit("my event", callback=True) == "handled"
+    assert client.emit("my event", callback=True) == "handled"
+    assert torn_down == [("request", "my event"), ("app context", "my event")] * 2
+
+
+def test_url_for_builds_urls_against_the_handshakes_host(app: Flask, socketio: SocketIO) -> None:
+    app.add_url_rule("/rooms/<name>", "room", lambda name: name)
+
+    @socketio.on("link")
+    def link(name: str) -> list[str]:
+        return [url_for("room", name=name), url_for("room", name=name, _external=True)]
+
+    client = socketio.test_client(app)
+
+    assert client.emit("link", "lobby", callback=True) == [
+        "/rooms/lobby",
+        "http://localhost/rooms/lobby",
+    ]
 
 
 def test_before_and_after_request_hooks_do_not_run_for_socketio_events(

@@ -76,3 +76,26 @@ def test_a_slow_handler_does_not_hold_up_other_clients(
 
     wait_for(lambda: len(log) == 3)
     assert log == ["slow started", "fast", "slow released"]
+
+
+def test_a_handler_running_past_the_ping_timeout_keeps_its_client_connected(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    # The client answers each ping while the handler runs: its pong is read
+    # and the session stays open, whatever greenlet dispatches the event.
+    app, sockevents = make_app(ping_interval=0.2, ping_timeout=0.3)
+    disconnects: list[Any] = []
+    sockevents.on("disconnect")(lambda reason=None: disconnects.append(reason))
+
+    @sockevents.on("long")
+    def long(seconds: float) -> str:
+        gevent.sleep(seconds)
+        return "done"
+
+    server = serve(app)
+    client = clients.connect(server.url)
+
+    assert client.call("long", 2.0, timeout=TIMEOUT) == "done"
+    assert client.call("long", 0, timeout=TIMEOUT) == "done"
+    assert client.connected
+    assert disconnects == []
