@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import gevent.socket
 from gevent.event import Event
 from gevent.queue import Empty
 
@@ -167,11 +168,15 @@ def direct_socket(ws: Any) -> Any:
     """The gevent socket under python-engineio's websocket wrapper ``ws``, or ``None``.
 
     ``ws`` wraps gevent-websocket's ``WebSocket`` (``ws._sock``), whose handler
-    holds the connection's gevent socket.
+    holds the connection's gevent socket. Only a plain TCP socket is written
+    directly: a TLS socket (``gevent.ssl.SSLSocket``) must encrypt what it
+    sends, so its websocket keeps python-engineio's writer greenlet.
     """
     websocket = getattr(ws, "_sock", None)
     gevent_socket = getattr(getattr(websocket, "handler", None), "socket", None)
-    if gevent_socket is None or getattr(gevent_socket, "_sock", None) is None:
+    if type(gevent_socket) is not gevent.socket.socket:
+        return None
+    if getattr(gevent_socket, "_sock", None) is None:
         return None
     if not hasattr(gevent_socket, "_write_event"):
         return None

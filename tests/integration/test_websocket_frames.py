@@ -8,6 +8,8 @@ from geventwebsocket.websocket import Header, WebSocket
 
 from flask_sockevents.outbox import packet_frame, websocket_frame
 
+from ._support import AppFactory, Clients, Serve
+
 SIZES = [0, 1, 125, 126, 65_535, 65_536, 200_000]
 
 
@@ -36,3 +38,18 @@ def test_a_packets_frame_is_built_once_and_shared_by_every_recipient() -> None:
     first = packet_frame(pkt)
     assert first == _gevent_websocket_frame('42["msg","hello"]')
     assert packet_frame(pkt) is first
+
+
+def test_a_websocket_over_plain_tcp_is_written_directly_without_a_writer_greenlet(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    app, sockevents = make_app()
+    sockevents.on("echo")(lambda value: value)
+    server = serve(app)
+    client = clients.connect(server.url, transports=["websocket"])
+
+    assert client.call("echo", "x" * 1000, timeout=5) == "x" * 1000
+
+    (session,) = sockevents.server.eio.sockets.values()
+    assert session._direct is not None  # the plain gevent socket under the websocket
+    assert session._writer is None  # everything so far was taken at once
