@@ -1,0 +1,222 @@
+"""Connection state recovery across processes: two servers on one real Redis.
+
+Each test starts two processes (``python -m flask_sockevents``, the cluster
+tests' :class:`~tests.cluster._support.Cluster`) serving
+:mod:`._cluster_app` with ``message_queue="redis://..."``: A and B. The
+official JavaScript client (npm ``socket.io-client`` in Node) connects to
+A, joins room ``r`` and receives one event (so it holds an offset); then its
+transport is lost, either broken under it (its TCP socket destroyed without
+a close frame) or by ``kill -9`` of A. While it is away the gap's events are
+emitted (``GET /gap/<sid>``, see :mod:`._app`) on A and on B; then the
+client comes back through B (``socket.io.uri`` pointed at B, as a load
+balancer would send it elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+from integration._node import run_node_client
+
+from flask_sockevents.recovery import recovery_options, redis_recovery_store
+from tests.cluster._support import Cluster
+from tests.production._support import TIMEOUT, Process, redis_server, wait_for
+
+from ._app import MISSED
+
+APP = str(Path(__file__).with_name("_cluster_app.py")) + ":app"
+
+#: Connects to A, joins ``r``, receives ``first``; LOSE loses the transport.
+#: On the loss, for each [url, marker] of GAPS: the gap's events emitted
+#: there, then ``marker`` to ``r`` (so the order across processes shows);
+#: waits WAIT ms and comes back through B. There it joins ``barrier`` (its
+#: rooms answered), has LATER emit ``after`` to ``r`` then ``end`` to
+#: ``barrier``, and reports once ``end`` arrived: ``after`` came before it
+#: if it came at all, since both went through the same queue in order.
+SCRIPT = """
+const { io } = require("socket.io-client");
+const a = process.argv[2];
+const b = "URL_B";
+const later = "LATER";
+const report = { news: [] };
+const socket = io(a, { transports: ["websocket"], reconnection: false });
+const done = () => { console.log(JSON.stringify(report)); process.exit(0); };
+setTimeout(() => { report.timedOut = true; done(); }, 15000);
+const get = async (url) => (await fetch(url)).text();
+socket.on("news", (...args) => report.news.push(args[0]));
+socket.once("connect", async () => {
+  report.firstSid = socket.id;
+  report.firstRecovered = socket.recovered;
+  await socket.emitWithAck("join", "r");
+  socket.emit("hello");
+  await new Promise((resolve) => socket.once("news", resolve));
+  socket.once("disconnect", async (reason) => {
+    report.reason = reason;
+    report.gaps = [];
+    for (const [url, marker] of GAPS) {
+      report.gaps.push(await get(`${url}/gap/${report.firstSid}`));
+      await get(`${url}/emit/r/${marker}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, WAIT));
+    socket.io.uri = b;
+    socket.once("connect", async () => {
+      report.secondSid = socket.id;
+      report.recovered = socket.recovered;
+      report.secondPort = Number(socket.io.engine.port);
+      report.rooms = await socket.emitWithAck("join", "barrier");
+      const end = new Promise((resolve) => socket.on("news", (t) => t === "end" && resolve()));
+      await get(`${later}/emit/r/after`);
+      await get(`${later}/emit/barrier/end`);
+      await end;
+      done();
+    });
+    socket.connect();
+  });
+  LOSE
+});
+"""
+#: Destroys the client's TCP socket under its websocket, without a close frame.
+BREAK = "socket.io.engine.transport.ws._socket.destroy();"
+#: Has A write its tracked sessions to Redis, then ``kill -9`` A.
+KILL_A = 'await get(`${a}/flush`); process.kill(A_PID, "SIGKILL");'
+
+
+def _script(**values: Any) -> str:
+    script = SCRIPT
+    for name, value in values.items():
+        script = script.replace(name, str(value))
+    return script
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("recovery_across_processes")) as url:
+        yield url
+
+
+StartCluster = Callable[..., Cluster]
+
+
+@pytest.fixture
+def start_cluster(redis_url: str, tmp_path: Path) -> Iterator[StartCluster]:
+    """Starts processes A and B with ``connection_state_recovery=recovery`` on a channel
+    of their own; stops them after the test."""
+    clusters: list[Cluster] = []
+
+    def start(recovery: Any = True) -> Cluster:
+        env = {"SOCKEVENTS_TEST_RECOVERY": json.dumps(recovery)}
+        channel = f"recovery-{uuid.uuid4().hex[:8]}"
+        cluster = Cluster(redis_url, channel, tmp_path, size=2, env=env, app=APP)
+        clusters.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in clusters:
+        cluster.stop()
+
+
+def _run(script: str, a: Process, tmp_path: Path) -> Any:
+    report = run_node_client(script, a.url, tmp_path)
+    assert not report.get("timedOut"), report
+    return report
+
+
+def test_a_node_client_recovers_through_the_other_process_with_every_missed_event_once(
+    start_cluster: StartCluster, tmp_path: Path
+) -> None:
+    a, b = start_cluster().servers
+    gaps = [[a.url, "marker-a"], [b.url, "marker-b"]]
+    script = _script(URL_B=b.url, GAPS=json.dumps(gaps), WAIT=0, LATER=a.url, LOSE=BREAK)
+
+    report = _run(script, a, tmp_path)
+
+    assert report["firstRecovered"] is False
+    assert report["reason"] == "transport close"
+    assert report["gaps"] == ["sent", "sent"]
+    assert report["secondPort"] == b.port
+    assert report["recovered"] is True
+    assert report["secondSid"] == report["firstSid"]
+    # Missed on A, then on B, in the order emitted; ``after`` (to ``r``, from A)
+    # reached it on B through Redis: it is back in its room.
+    assert report["news"] == ["first", *MISSED, "marker-a", *MISSED, "marker-b", "after", "end"]
+    assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
+
+
+def test_a_node_client_coming_back_through_the_other_process_after_the_window_is_a_new_session(
+    start_cluster: StartCluster, tmp_path: Path
+) -> None:
+    a, b = start_cluster({"max_disconnection_duration": 1}).servers
+    gaps = [[a.url, "marker-a"], [b.url, "marker-b"]]
+    script = _script(URL_B=b.url, GAPS=json.dumps(gaps), WAIT=1500, LATER=a.url, LOSE=BREAK)
+
+    report = _run(script, a, tmp_path)
+
+    assert report["recovered"] is False
+    assert report["secondSid"] != report["firstSid"]
+    assert report["news"] == ["first", "end"]  # nothing replayed; a new session is in no room
+    assert sorted(report["rooms"]) == sorted(["barrier", report["secondSid"]])
+
+
+def test_a_node_client_of_a_killed_process_recovers_through_another_one(
+    start_cluster: StartCluster, tmp_path: Path
+) -> None:
+    cluster = start_cluster()
+    a, b = cluster.servers
+    script = _script(
+        URL_B=b.url,
+        GAPS=json.dumps([[b.url, "marker-b"]]),
+        WAIT=0,
+        LATER=b.url,
+        LOSE=KILL_A.replace("A_PID", str(a.pid)),
+    )
+
+    report = _run(script, a, tmp_path)
+
+    assert a.popen.wait(TIMEOUT) == -9  # killed: no graceful anything
+    assert report["reason"] == "transport close"
+    assert report["recovered"] is True
+    assert report["secondSid"] == report["firstSid"]
+    assert report["news"] == ["first", *MISSED, "marker-b", "after", "end"]
+    assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
+
+
+def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_extra_argument(
+    start_cluster: StartCluster,
+) -> None:
+    a, b = start_cluster().servers
+    client = socketio.Client(reconnection=False)
+    received: list[tuple[Any, ...]] = []
+    client.on("news", lambda *args: received.append(args))
+    client.connect(b.url, transports=["websocket"], wait_timeout=TIMEOUT)
+    try:
+        sid = client.get_sid("/")
+        assert sorted(client.call("join", "r", timeout=TIMEOUT)) == sorted(["r", sid])
+        for text in ("one", "two"):
+            assert requests.get(f"{a.url}/emit/r/{text}", timeout=TIMEOUT).text == "sent"
+        wait_for(lambda: len(received) == 2, message=f"received only {received}")
+    finally:
+        client.disconnect()
+
+    assert [args[0] for args in received] == ["one", "two"]
+    offsets = [args[1] for args in received]
+    assert all(isinstance(offset, str) and offset for offset in offsets)
+    assert len(set(offsets)) == 2
+
+
+def test_a_window_shorter_than_the_stores_liveness_timeout_works_with_a_redis_queue(
+    redis_url: str,
+) -> None:
+    options = recovery_options({"max_disconnection_duration": 1})
+    assert options is not None
+    store = redis_recovery_store(redis_url, options, channel=f"short-{uuid.uuid4().hex[:8]}")
+    try:
+        assert 0 < store.heartbeat_interval < store.liveness_timeout < 1  # type: ignore[attr-defined]
+    finally:
+        store.close()  # type: ignore[attr-defined]
