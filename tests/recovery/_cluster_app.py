@@ -12,8 +12,9 @@ Configured by the environment the cluster tests' processes get
 Besides the hooks of :mod:`._app` (``/gap/<sid>``, ``/emit/<room>/<text>``...),
 ``GET /flush`` writes the connected sessions this process tracks to Redis now
 (rather than within ``track_interval``), so that a test may kill the process
-knowing what Redis holds. Every origin is allowed: a page served by one
-process connects to another.
+knowing what Redis holds. ``GET /page`` and ``GET /client.js`` serve the
+browser test's page and the client's bundle (:mod:`.test_browser`); every
+origin is allowed: a page served by one process connects to another.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 from flask import Flask
 
 from ._app import make_app
+from .test_browser import BUNDLE, PAGE
 
 
 def create_app() -> Flask:
@@ -44,6 +46,12 @@ def create_app() -> Flask:
         server.recovery.store.flush()  # type: ignore[attr-defined]  # the Redis store's
         return "flushed"
 
+    app.add_url_rule("/page", "page", lambda: PAGE)
+    app.add_url_rule(
+        "/client.js",
+        "client",
+        lambda: (BUNDLE.read_bytes(), 200, {"Content-Type": "text/javascript"}),
+    )
     assert sockevents.cluster is not None
     sockevents.cluster.start()  # the cluster tests' processes wait for the registry
     return app

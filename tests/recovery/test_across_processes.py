@@ -24,14 +24,19 @@ import pytest
 import requests
 import socketio
 from integration._node import run_node_client
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from flask_sockevents.recovery import recovery_options, redis_recovery_store
 from tests.cluster._support import Cluster
 from tests.production._support import TIMEOUT, Process, redis_server, wait_for
 
+from . import test_browser
 from ._app import MISSED
+from .test_browser import PAGE_TIMEOUT, _barrier, _report
 
 APP = str(Path(__file__).with_name("_cluster_app.py")) + ":app"
+#: The browser tests' fixture: a headless Chromium session for one test.
+browser = test_browser.browser
 
 #: Connects to A, joins ``r``, receives ``first``; LOSE loses the transport.
 #: On the loss, for each [url, marker] of GAPS: the gap's events emitted
@@ -86,6 +91,8 @@ socket.once("connect", async () => {
 BREAK = "socket.io.engine.transport.ws._socket.destroy();"
 #: Has A write its tracked sessions to Redis, then ``kill -9`` A.
 KILL_A = 'await get(`${a}/flush`); process.kill(A_PID, "SIGKILL");'
+#: Stops A as a deployment does: SIGTERM, a graceful shutdown.
+TERMINATE_A = 'process.kill(A_PID, "SIGTERM");'
 
 
 def _script(**values: Any) -> str:
@@ -187,6 +194,29 @@ def test_a_node_client_of_a_killed_process_recovers_through_another_one(
     assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
 
 
+def test_a_node_client_of_a_process_shut_down_gracefully_recovers_through_another_one(
+    start_cluster: StartCluster, tmp_path: Path
+) -> None:
+    cluster = start_cluster()
+    a, b = cluster.servers
+    script = _script(
+        URL_B=b.url,
+        GAPS=json.dumps([[b.url, "marker-b"]]),
+        WAIT=0,
+        LATER=b.url,
+        LOSE=TERMINATE_A.replace("A_PID", str(a.pid)),
+    )
+
+    report = _run(script, a, tmp_path)
+
+    assert a.popen.wait(TIMEOUT) == 0
+    assert report["reason"] == "transport close"
+    assert report["recovered"] is True
+    assert report["secondSid"] == report["firstSid"]
+    assert report["news"] == ["first", *MISSED, "marker-b", "after", "end"]
+    assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
+
+
 def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_extra_argument(
     start_cluster: StartCluster,
 ) -> None:
@@ -208,6 +238,34 @@ def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_e
     offsets = [args[1] for args in received]
     assert all(isinstance(offset, str) and offset for offset in offsets)
     assert len(set(offsets)) == 2
+
+
+@pytest.mark.browser
+def test_a_page_recovers_through_the_other_process_with_every_missed_event_once(
+    start_cluster: StartCluster, browser: WebDriver
+) -> None:
+    a, b = start_cluster().servers
+    browser.set_script_timeout(PAGE_TIMEOUT)
+    browser.get(f"{a.url}/page")  # the page connects to A, joins ``r``, receives ``first``
+    sid = _report(browser, "report.news.length === 1")["firstSid"]
+    assert requests.get(f"{a.url}/break/{sid}", timeout=TIMEOUT).text == "broken"
+    _report(browser, "report.state === 'lost'")
+    for server, marker in ((a, "marker-a"), (b, "marker-b")):
+        assert requests.get(f"{server.url}/gap/{sid}", timeout=TIMEOUT).text == "sent"
+        requests.get(f"{server.url}/emit/r/{marker}", timeout=TIMEOUT)
+    browser.execute_script("window.sock.io.uri = arguments[0]; window.sock.connect();", b.url)
+    _report(browser, "report.secondSid !== undefined")
+    assert browser.execute_script("return Number(window.sock.io.engine.port);") == b.port
+    rooms = _barrier(browser)
+    requests.get(f"{a.url}/emit/r/after", timeout=TIMEOUT)
+    requests.get(f"{a.url}/emit/barrier/end", timeout=TIMEOUT)
+    report = _report(browser, "report.news.includes('end')")
+
+    assert report["reason"] == "transport close"
+    assert report["recovered"] is True
+    assert report["secondSid"] == report["firstSid"]
+    assert report["news"] == ["first", *MISSED, "marker-a", *MISSED, "marker-b", "after", "end"]
+    assert sorted(rooms) == sorted(["r", "barrier", sid])
 
 
 def test_a_window_shorter_than_the_stores_liveness_timeout_works_with_a_redis_queue(
