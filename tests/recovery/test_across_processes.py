@@ -26,12 +26,13 @@ import socketio
 from integration._node import run_node_client
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from flask_sockevents import SockEvents
 from flask_sockevents.recovery import recovery_options, redis_recovery_store
 from tests.cluster._support import Cluster
 from tests.production._support import TIMEOUT, Process, redis_server, wait_for
 
 from . import test_browser
-from ._app import MISSED
+from ._app import MISSED, RawClient
 from .test_browser import PAGE_TIMEOUT, _barrier, _report
 
 APP = str(Path(__file__).with_name("_cluster_app.py")) + ":app"
@@ -215,6 +216,40 @@ def test_a_node_client_of_a_process_shut_down_gracefully_recovers_through_anothe
     assert report["secondSid"] == report["firstSid"]
     assert report["news"] == ["first", *MISSED, "marker-b", "after", "end"]
     assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
+
+
+def test_what_a_process_without_an_app_emitted_during_the_gap_is_recovered_too(
+    start_cluster: StartCluster,
+) -> None:
+    cluster = start_cluster()
+    a, b = cluster.servers
+    client = RawClient(a.url)  # speaks recovery as the JavaScript client does
+    first = client.connect()
+    client.call("join", "r")
+    client.send("hello")
+    assert client.news(1) == ["first"]
+    client.break_transport()
+    assert requests.get(f"{a.url}/gap/{client.sid}", timeout=TIMEOUT).text == "sent"
+    emitter = SockEvents(
+        message_queue=cluster.redis_url, channel=cluster.channel, connection_state_recovery=True
+    )
+    try:
+        emitter.emit("news", "outside-room", to="r")
+        emitter.emit("news", "outside-other-room", to="other")
+        emitter.emit("news", "outside-all")
+    finally:
+        assert emitter.server is not None and emitter.server.recovery is not None
+        emitter.server.recovery.store.close()  # type: ignore[attr-defined]
+    client.url = b.url
+
+    again = client.connect()
+    try:
+        assert (again["sid"], again["pid"]) == (first["sid"], first["pid"])  # recovered
+        assert client.news(len(MISSED) + 2) == [*MISSED, "outside-room", "outside-all"]
+        client.send("hello")  # nothing else came before B's answer to it
+        assert client.news(1) == ["first"]
+    finally:
+        client.disconnect()
 
 
 def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_extra_argument(
