@@ -218,25 +218,27 @@ def test_a_node_client_of_a_process_shut_down_gracefully_recovers_through_anothe
     assert sorted(report["rooms"]) == sorted(["r", "barrier", report["firstSid"]])
 
 
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
 def test_what_a_process_without_an_app_emitted_during_the_gap_is_recovered_too(
-    start_cluster: StartCluster,
+    start_cluster: StartCluster, namespace: str
 ) -> None:
     cluster = start_cluster()
     a, b = cluster.servers
-    client = RawClient(a.url)  # speaks recovery as the JavaScript client does
+    client = RawClient(a.url, namespace)  # speaks recovery as the JavaScript client does
     first = client.connect()
     client.call("join", "r")
     client.send("hello")
     assert client.news(1) == ["first"]
     client.break_transport()
-    assert requests.get(f"{a.url}/gap/{client.sid}", timeout=TIMEOUT).text == "sent"
+    gap = requests.get(f"{a.url}/gap/{client.sid}", {"namespace": namespace}, timeout=TIMEOUT)
+    assert gap.text == "sent"
     emitter = SockEvents(
         message_queue=cluster.redis_url, channel=cluster.channel, connection_state_recovery=True
     )
     try:
-        emitter.emit("news", "outside-room", to="r")
-        emitter.emit("news", "outside-other-room", to="other")
-        emitter.emit("news", "outside-all")
+        emitter.emit("news", "outside-room", to="r", namespace=namespace)
+        emitter.emit("news", "outside-other-room", to="other", namespace=namespace)
+        emitter.emit("news", "outside-all", namespace=namespace)
     finally:
         assert emitter.server is not None and emitter.server.recovery is not None
         emitter.server.recovery.store.close()  # type: ignore[attr-defined]
