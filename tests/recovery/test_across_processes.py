@@ -254,6 +254,39 @@ def test_what_a_process_without_an_app_emitted_during_the_gap_is_recovered_too(
         client.disconnect()
 
 
+def test_a_session_recovered_through_a_process_then_killed_with_it_is_recovered_again(
+    start_cluster: StartCluster,
+) -> None:
+    cluster = start_cluster()
+    a, b = cluster.servers
+    client = RawClient(a.url)
+    first = client.connect()
+    client.call("join", "r")
+    client.call("remember", "ada")  # the managed session
+    client.send("hello")
+    assert client.news(1) == ["first"]
+    client.break_transport()
+    assert requests.get(f"{a.url}/gap/{client.sid}", timeout=TIMEOUT).text == "sent"
+    client.url = b.url
+    assert client.connect()["sid"] == first["sid"]
+    assert client.news(len(MISSED)) == MISSED
+    client.call("join", "s")  # a room joined on B
+    assert requests.get(f"{b.url}/flush", timeout=TIMEOUT).text == "flushed"
+    cluster.kill(b)
+    for room in ("r", "s", "other"):
+        requests.get(f"{a.url}/emit/{room}/to-{room}", timeout=TIMEOUT)
+    client.url = a.url
+
+    again = client.connect()
+    try:
+        assert (again["sid"], again["pid"]) == (first["sid"], first["pid"])
+        assert client.news(2) == ["to-r", "to-s"]
+        assert client.call("recall") == ["ada"]
+        assert client.call("join", "t") == [sorted(["r", "s", "t", first["sid"]])]
+    finally:
+        client.disconnect()
+
+
 def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_extra_argument(
     start_cluster: StartCluster,
 ) -> None:
