@@ -12,7 +12,10 @@ Configured by the environment the cluster tests' processes get
 Besides the hooks of :mod:`._app` (``/gap/<sid>``, ``/emit/<room>/<text>``...),
 ``GET /flush`` writes the connected sessions this process tracks to Redis now
 (rather than within ``track_interval``), so that a test may kill the process
-knowing what Redis holds. ``GET /page`` and ``GET /client.js`` serve the
+knowing what Redis holds. ``GET /enter/<sid>/<room>`` puts client ``sid``
+in ``room`` and ``GET /close/<room>`` closes ``room``, wherever their
+clients are (python-socketio's ``enter_room`` and ``close_room``, through
+the queue). ``GET /page`` and ``GET /client.js`` serve the
 browser test's page and the client's bundle (:mod:`.test_browser`); every
 origin is allowed: a page served by one process connects to another.
 """
@@ -45,6 +48,18 @@ def create_app() -> Flask:
         assert server is not None and server.recovery is not None
         server.recovery.store.flush()  # type: ignore[attr-defined]  # the Redis store's
         return "flushed"
+
+    @app.route("/enter/<sid>/<room>")
+    def enter(sid: str, room: str) -> str:
+        assert sockevents.server is not None
+        sockevents.server.enter_room(sid, room)
+        return "entered"
+
+    @app.route("/close/<room>")
+    def close(room: str) -> str:
+        assert sockevents.server is not None
+        sockevents.server.close_room(room)
+        return "closed"
 
     app.add_url_rule("/page", "page", lambda: PAGE)
     app.add_url_rule(

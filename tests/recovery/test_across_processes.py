@@ -287,6 +287,35 @@ def test_a_session_recovered_through_a_process_then_killed_with_it_is_recovered_
         client.disconnect()
 
 
+def test_rooms_changed_from_another_process_are_what_a_killed_processs_client_recovers(
+    start_cluster: StartCluster,
+) -> None:
+    cluster = start_cluster()
+    a, b = cluster.servers
+    client = RawClient(b.url)
+    first = client.connect()
+    sid = first["sid"]
+    client.call("join", "r")
+    assert requests.get(f"{a.url}/enter/{sid}/x", timeout=TIMEOUT).text == "entered"
+    assert requests.get(f"{a.url}/close/r", timeout=TIMEOUT).text == "closed"
+    # Through the queue after both changes: once it arrives, B applied them.
+    requests.get(f"{a.url}/emit/x/in-x", timeout=TIMEOUT)
+    assert client.news(1) == ["in-x"]
+    assert requests.get(f"{b.url}/flush", timeout=TIMEOUT).text == "flushed"
+    cluster.kill(b)
+    for room in ("r", "x"):
+        requests.get(f"{a.url}/emit/{room}/to-{room}", timeout=TIMEOUT)
+    client.url = a.url
+
+    again = client.connect()
+    try:
+        assert (again["sid"], again["pid"]) == (sid, first["pid"])
+        assert client.news(1) == ["to-x"]
+        assert client.call("join", "t") == [sorted(["x", "t", sid])]
+    finally:
+        client.disconnect()
+
+
 def test_a_python_socketio_client_connects_normally_and_gets_each_offset_as_an_extra_argument(
     start_cluster: StartCluster,
 ) -> None:
