@@ -52,12 +52,15 @@ const a = process.argv[2];
 const b = "URL_B";
 const later = "LATER";
 const report = { news: [] };
-const socket = io(a, { transports: ["websocket"], reconnection: false });
+const socket = io(a, { transports: TRANSPORTS, reconnection: false });
 const done = () => { console.log(JSON.stringify(report)); process.exit(0); };
 setTimeout(() => { report.timedOut = true; done(); }, 15000);
 const get = async (url) => (await fetch(url)).text();
 socket.on("news", (...args) => report.news.push(args[0]));
 socket.once("connect", async () => {
+  if (socket.io.engine.transport.name !== "websocket") {  // long-polling first: upgrade
+    await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
+  }
   report.firstSid = socket.id;
   report.firstRecovered = socket.recovered;
   await socket.emitWithAck("join", "r");
@@ -98,6 +101,7 @@ TERMINATE_A = 'process.kill(A_PID, "SIGTERM");'
 
 def _script(**values: Any) -> str:
     script = SCRIPT
+    values.setdefault("TRANSPORTS", '["websocket"]')
     for name, value in values.items():
         script = script.replace(name, str(value))
     return script
@@ -136,12 +140,19 @@ def _run(script: str, a: Process, tmp_path: Path) -> Any:
     return report
 
 
+@pytest.mark.parametrize(
+    "transports",
+    ['["websocket"]', '["polling", "websocket"]'],
+    ids=["websocket", "upgraded-from-polling"],
+)
 def test_a_node_client_recovers_through_the_other_process_with_every_missed_event_once(
-    start_cluster: StartCluster, tmp_path: Path
+    start_cluster: StartCluster, tmp_path: Path, transports: str
 ) -> None:
     a, b = start_cluster().servers
     gaps = [[a.url, "marker-a"], [b.url, "marker-b"]]
-    script = _script(URL_B=b.url, GAPS=json.dumps(gaps), WAIT=0, LATER=a.url, LOSE=BREAK)
+    script = _script(
+        URL_B=b.url, GAPS=json.dumps(gaps), WAIT=0, LATER=a.url, LOSE=BREAK, TRANSPORTS=transports
+    )
 
     report = _run(script, a, tmp_path)
 
