@@ -144,6 +144,13 @@ CONTRACTS: tuple[Contract, ...] = (
        "queues.CheckedRedisManager", "checking every message before python-socketio handles it"),
     _c(_SIO, "socketio.KombuManager", "_listen", "override", "self",
        "queues.JSONKombuManager", "consuming JSON messages only"),
+    *(
+        _c(_SIO, manager, handler, "override", "self message",
+           "queues._CheckedMessages._rooms_changed",
+           "room changes asked by another process, told to connection state recovery")
+        for manager in ("socketio.RedisManager", "socketio.KombuManager")
+        for handler in ("_handle_enter_room", "_handle_leave_room", "_handle_close_room")
+    ),
     _c(_SIO, "socketio.KombuManager", "_queue", "call", "self",
        "queues.JSONKombuManager._receive", "the queue to consume"),
     _c(_SIO, "socketio.KombuManager", "_connection", "call", "self",

@@ -153,11 +153,17 @@ class _CheckedMessages:
     listening thread never raises on what a publisher sent. It also carries
     the messages of acknowledgements with a timeout (:mod:`.acks`), which
     python-socketio does not know: they go to the server's ack tracker.
+    Room changes another process asks for (``enter_room``, ``leave_room``,
+    ``close_room`` of clients here) are told to connection state recovery,
+    as local ones are, so that a store keeping connected sessions has them
+    if this process dies.
     """
 
     json: Any
     server: Any
     _publish: Any
+    get_participants: Any
+    is_connected: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,6 +185,31 @@ class _CheckedMessages:
             tracker.handle_queue_message(message)
         except Exception:
             logger.exception("could not handle a message queue %s message", message["method"])
+
+    def _handle_enter_room(self, message: dict[str, Any]) -> None:
+        super()._handle_enter_room(message)  # type: ignore[misc]
+        self._rooms_changed([message.get("sid")], message.get("namespace") or "/")
+
+    def _handle_leave_room(self, message: dict[str, Any]) -> None:
+        super()._handle_leave_room(message)  # type: ignore[misc]
+        self._rooms_changed([message.get("sid")], message.get("namespace") or "/")
+
+    def _handle_close_room(self, message: dict[str, Any]) -> None:
+        namespace = message.get("namespace") or "/"
+        room = message.get("room")
+        members = [sid for sid, _ in self.get_participants(namespace, room)] if room else []
+        super()._handle_close_room(message)  # type: ignore[misc]
+        self._rooms_changed(members, namespace)
+
+    def _rooms_changed(self, sids: list[Any], namespace: str) -> None:
+        # The server's own hook for room changes (flask_sockevents.server.Server);
+        # python-socketio's server has none.
+        track = getattr(self.server, "_track", None)
+        if track is None:
+            return
+        for sid in sids:
+            if isinstance(sid, str) and self.is_connected(sid, namespace):
+                track(sid, namespace)
 
     def _checked(self, messages: Iterator[Any]) -> Iterator[dict[str, Any]]:
         for message in messages:

@@ -183,7 +183,11 @@ def redis_recovery_store(url: str, options: RecoveryOptions, channel: str) -> Re
     Calls ``flask_sockevents.recovery_redis.RedisStreamRecoveryStore(url,
     channel=channel, max_disconnection_duration=..., max_packets=...,
     max_bytes=..., max_sessions=...)``, imported here so that the ``redis``
-    package is only needed when it is used.
+    package is only needed when it is used. The store's liveness timeout
+    (5 s) and heartbeat interval (1 s) are its defaults when the window is
+    longer than 10 s; a shorter window scales them down to a half and a
+    tenth of it, so that any positive ``max_disconnection_duration`` works
+    with a Redis queue as it does in one process.
 
     :raises RuntimeError: when the ``redis`` or ``msgpack`` package is not
         installed (``pip install flask_sockevents[redis]``).
@@ -197,10 +201,16 @@ def redis_recovery_store(url: str, options: RecoveryOptions, channel: str) -> Re
             "pip install 'flask_sockevents[redis]'"
         ) from missing
 
+    duration = options.max_disconnection_duration
+    # The store's liveness timeout (5 s) and heartbeat (1 s) must fit in the
+    # window: a shorter window scales them down to a half and a tenth of it.
+    liveness_timeout = min(5.0, duration / 2)
     store: RecoveryStore = recovery_redis.RedisStreamRecoveryStore(
         url,
         channel=channel,
-        max_disconnection_duration=options.max_disconnection_duration,
+        max_disconnection_duration=duration,
+        heartbeat_interval=min(1.0, liveness_timeout / 5),
+        liveness_timeout=liveness_timeout,
         max_packets=options.max_packets,
         max_bytes=options.max_bytes,
         max_sessions=options.max_sessions,

@@ -8,7 +8,9 @@ transport to one process and come back through another.
 **The packet log** is one Redis Stream per namespace. ``XADD`` gives each
 logged EVENT its entry id (``<milliseconds>-<sequence>``), which is the offset
 the client receives; restoring reads the entries after the client's offset
-with ``XRANGE`` in chunks of ``read_count``. A stream per namespace, rather
+with ``XRANGE`` in chunks of ``read_count``, to the end of the stream as the
+last chunk finds it (so that nothing logged while it reads is lost between
+the log and the queue). A stream per namespace, rather
 than node's single stream with the namespace as a field, keeps the bounds per
 namespace (as the in-memory store does) and lets a restore read only its own
 namespace's packets. Each log call runs one Lua script that appends the entry
@@ -333,22 +335,30 @@ class RedisStreamRecoveryStore:
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     def _packets_after(
-        self, namespace: str, offset: str, last: str, rooms: frozenset[str]
+        self, namespace: str, offset: str, rooms: frozenset[str]
     ) -> list[LoggedPacket] | None:
-        """The packets after ``offset`` up to ``last`` that reached ``rooms``, or ``None``
-        when the count or byte cap pushed one of them out of the log meanwhile."""
+        """The packets after ``offset`` that reached ``rooms``, up to the end of the log as
+        the last read found it, or ``None`` when the count or byte cap pushed one of them
+        out of the log meanwhile.
+
+        The reads run on past the end the log had when the session was taken: each
+        read yields to other greenlets, and one of them may handle an emit logged
+        meanwhile (by another process, through the queue) and drop it, the client
+        not yet back in its rooms. The server re-enters the rooms right after the
+        last read, without yielding, so what is logged later reaches the client
+        through the queue (and what came both ways is sent once, see
+        :class:`~flask_sockevents.recovering.Replayed`).
+        """
         stream = self._stream_key(namespace)
         packets: list[LoggedPacket] = []
         cursor = offset
-        while _id(cursor) < _id(last):
+        while True:
             pipe = self._redis.pipeline(transaction=True)
-            pipe.xrange(stream, f"({cursor}", last, count=self.read_count)
+            pipe.xrange(stream, f"({cursor}", "+", count=self.read_count)
             pipe.hget(f"{stream}:meta", "capped")
             entries, capped = pipe.execute()
             if capped is not None and _id(capped) > _id(cursor):
                 return None
-            if not entries:
-                break  # the rest left for its age: logged before the window
             for entry_id, fields in entries:
                 cursor = entry_id.decode()
                 packet_rooms, packet_except, data = _decode(fields[b"p"])
@@ -361,7 +371,8 @@ class RedisStreamRecoveryStore:
                 )
                 if packet.reaches(rooms):
                     packets.append(packet)
-        return packets
+            if len(entries) < self.read_count:  # the end of the log
+                return packets
 
     # -- sessions ----------------------------------------------------------------
 
@@ -474,7 +485,7 @@ class RedisStreamRecoveryStore:
         )
         if taken is None:
             return None
-        state, lost_at, last = taken
+        state, lost_at, _ = taken  # the log's last entry when taken: read on past it
         sid, rooms, saved_session = _decode(state)
         session = SessionState(
             pid=pid,
@@ -484,7 +495,7 @@ class RedisStreamRecoveryStore:
             saved_session=saved_session,
             lost_at=float(lost_at),
         )
-        packets = self._packets_after(namespace, offset, last.decode(), session.rooms)
+        packets = self._packets_after(namespace, offset, session.rooms)
         if packets is None:
             return None
         return session, packets

@@ -32,11 +32,15 @@ class Member(Recorder):
 
 
 class Cluster:
-    """Server processes of one channel on one Redis, with the clients opened on them."""
+    """Server processes of one channel on one Redis, with the clients opened on them.
+
+    Each process serves ``app`` (``clusterapp.py``'s by default), configured
+    by the environment ``clusterapp.py`` documents, plus ``env``.
+    """
 
     def __init__(
         self, redis_url: str, channel: str, logs: Path, size: int = 3,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, app: str = APP,
     ) -> None:  # fmt: skip
         import redis
 
@@ -44,6 +48,7 @@ class Cluster:
         self.channel = channel
         self.logs = logs
         self.env = env or {}
+        self.app = app
         self.redis = redis.Redis.from_url(redis_url)
         self.servers: list[Process] = []
         self.members: list[Member] = []
@@ -63,7 +68,7 @@ class Cluster:
             "SOCKEVENTS_TEST_HEARTBEAT": str(HEARTBEAT),
             **self.env,
         }
-        argv = [sys.executable, "-m", "flask_sockevents", APP, "--port"]
+        argv = [sys.executable, "-m", "flask_sockevents", self.app, "--port"]
         port = free_port()
         server = Process(name, [*argv, str(port)], port, self.logs, env)
         self.servers.append(server)
