@@ -129,19 +129,7 @@ class Operations(Reader):
             size = _encoded_size.get()
         finally:
             _encoded_size.reset(token)
-        if self.on_emit is not None:
-            args = data if isinstance(data, tuple) else () if data is None else (data,)
-            self.on_emit(
-                Event(
-                    EventKind.EMIT,
-                    namespace or "/",
-                    event,
-                    args=args,
-                    ack_requested=callback is not None,
-                    size=size,
-                    to=to or room,
-                )
-            )
+        self._publish_emit(event, data, to or room, namespace, callback is not None, size)
 
     def emit_with_ack(
         self,
@@ -185,12 +173,26 @@ class Operations(Reader):
             size = _encoded_size.get()
         finally:
             _encoded_size.reset(token)
+        self._publish_emit(event, data, to, namespace, True, size)
+        return result
+
+    def _publish_emit(
+        self, event: str, data: Any, to: Any, namespace: str | None, ack_requested: bool, size: int
+    ) -> None:
+        """Hand ``on_emit`` the ``EMIT`` event of an emit just sent."""
         if self.on_emit is not None:
             args = data if isinstance(data, tuple) else () if data is None else (data,)
-            emitted = Event(EventKind.EMIT, namespace or "/", event, args=args,
-                            ack_requested=True, size=size, to=to)  # fmt: skip
-            self.on_emit(emitted)
-        return result
+            self.on_emit(
+                Event(
+                    EventKind.EMIT,
+                    namespace or "/",
+                    event,
+                    args=args,
+                    ack_requested=ack_requested,
+                    size=size,
+                    to=to,
+                )
+            )
 
     @property
     def acks(self) -> AckTracker:
