@@ -156,24 +156,8 @@ class BudgetedSocket(EngineIOSocket):
         return self.reader
 
     def _read_on(self, ws: Any) -> None:
-        limit = self.server.max_http_buffer_size
         try:
-            while not self.closed:
-                try:
-                    data = ws.wait()
-                except Exception:
-                    break
-                if data is None or len(data) > limit:
-                    break
-                try:
-                    self.receive(eio_packet.Packet(encoded_packet=data))
-                except eio_exceptions.UnknownPacketError:
-                    pass
-                except eio_exceptions.SocketIsClosedError:
-                    break
-                except Exception:
-                    self.server.logger.exception("Unknown receive error")
-                    break
+            self._read_websocket(ws)
         finally:
             # The reading is over: the writer sends what is queued and closes
             # the websocket, which ends the first reader's loop too.

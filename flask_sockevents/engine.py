@@ -230,10 +230,7 @@ class EngineIOSocket(_Socket):
         """python-engineio's websocket transport, ending a pending poll as node does."""
 
         def websocket_wait() -> Any:
-            data = ws.wait()
-            if data and len(data) > self.server.max_http_buffer_size:
-                raise ValueError("packet is too large")
-            return data
+            return self._wait_websocket(ws)
 
         for attr in ("_sock", "socket"):  # the read timeout, as python-engineio sets it
             if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
@@ -289,9 +286,33 @@ class EngineIOSocket(_Socket):
 
             writer_task = self.server.start_background_task(writer)
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        self._read_websocket(ws)
+        self.queue.put(None)  # let the writer end (and close the websocket)
+        if writer_task is None:
+            writer_task = self._writer
+            if writer_task is None and self._ws is not None:
+                self._stop_writing()
+                ws.close()
+        if writer_task is not None:
+            writer_task.join()
+        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        return []
+
+    def _wait_websocket(self, ws: Any) -> Any:
+        """The next message on ``ws``; ``None`` once the client closed it.
+
+        :raises ValueError: the message is over ``max_http_buffer_size``.
+        """
+        data = ws.wait()
+        if data and len(data) > self.server.max_http_buffer_size:
+            raise ValueError("packet is too large")
+        return data
+
+    def _read_websocket(self, ws: Any) -> None:
+        """Receive the client's messages on ``ws`` until it closes or breaks (python-engineio's)."""
         while True:
             try:
-                data = websocket_wait()
+                data = self._wait_websocket(ws)
             except Exception as exc:
                 if not self.closed:
                     self.server.logger.info(
@@ -310,16 +331,6 @@ class EngineIOSocket(_Socket):
             except Exception:
                 self.server.logger.exception("Unknown receive error")
                 break
-        self.queue.put(None)  # let the writer end (and close the websocket)
-        if writer_task is None:
-            writer_task = self._writer
-            if writer_task is None and self._ws is not None:
-                self._stop_writing()
-                ws.close()
-        if writer_task is not None:
-            writer_task.join()
-        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
-        return []
 
     def receive(self, pkt: Any) -> None:
         """Act on a packet from the client, as node's server does.
