@@ -96,15 +96,23 @@ class EngineIOSocket(_Socket):
         self._ws: Any = None  # python-engineio's websocket wrapper, while it can be written
         self._direct: Any = None  # the gevent socket under it, written to directly
         self._writer: Any = None  # the greenlet writing the queue out, while it has something
+        self._flush_due = False  # a _flush is scheduled for the end of the turn
 
     def send(self, pkt: Any) -> None:
-        """Send a packet: written at once on a websocket when nothing waits before it.
+        """Send a packet: on a websocket, written without a writer greenlet when it can be.
 
-        Otherwise queued, as python-engineio does (for a long-polling GET, or
-        for the writer greenlet started when the socket could not take it all).
+        Its frame is queued and written at the end of the sending greenlet's
+        turn (:meth:`_flush`), together with every other frame sent to this
+        client meanwhile. Otherwise queued, as python-engineio does (for a
+        long-polling GET, or for the writer greenlet started when the socket
+        could not take it all).
         """
         direct = self._direct
-        if direct is None or self._writer is not None or self.queue.qsize():
+        if (
+            direct is None
+            or self._writer is not None
+            or (not self._flush_due and self.queue.qsize())
+        ):
             super().send(pkt)
             return
         if not self.check_ping_timeout():
@@ -113,18 +121,67 @@ class EngineIOSocket(_Socket):
             return  # a NOOP only ends a poll; there is none on a websocket
         if self.server.logger.isEnabledFor(logging.INFO):
             self.server.logger.info("%s: Sending packet %s", self.sid, pkt.packet_type)
-        frame = packet_frame(pkt)
-        try:
-            sent = write_now(direct, frame) if not self._ws._sock.closed else 0
-        except OSError:
-            sent = 0  # the writer meets the error again and ends the transport
-        if sent < len(frame):
-            self.queue.put(frame[sent:] if sent else frame)
+        # Written at the end of this greenlet's turn (:meth:`_flush`), with
+        # whatever else is sent to this client before then: a client
+        # pipelining events gets its answers in one write, not one each.
+        if not self._flush_due:
+            self._flush_due = True
+            gevent.get_hub().loop.run_callback(self._flush)
+        self.queue.put(packet_frame(pkt))
 
     def _start_writer(self) -> None:
-        """Start the writer greenlet, if the websocket is served and none is running."""
-        if self._writer is None and self._ws is not None:
+        """Start the writer greenlet, if the websocket is served and none is running.
+
+        Not while a flush is due: :meth:`_flush` writes what the socket takes
+        and starts the writer only for what it cannot.
+        """
+        if self._writer is None and self._ws is not None and not self._flush_due:
             self._writer = gevent.spawn(self._write_queued)
+
+    def _flush(self) -> None:
+        """Write the queue's frames together, in one send, as far as the socket takes them now.
+
+        Runs in the hub once the greenlets that sent them have yielded. What
+        the socket does not take, the end of the transport (``None``) or a
+        greenlet already blocked writing are left to the writer greenlet, in order.
+        """
+        self._flush_due = False
+        ws, direct, queue = self._ws, self._direct, self.queue
+        if ws is None or direct is None or self._writer is not None:
+            return
+        frames: list[bytes] = []
+        if not ws._sock.closed and not direct._write_event.active:
+            while True:
+                try:
+                    item = queue.get(block=False)
+                except gevent.queue.Empty:
+                    break
+                if item is None:
+                    queue.put_front(None)
+                    break
+                queue.task_done()
+                if type(item) is bytes:
+                    frames.append(item)
+                elif item.packet_type != _NOOP:
+                    frames.append(packet_frame(item))
+        if frames:
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            try:
+                sent = write_now(direct, data)
+            except OSError:
+                sent = 0  # the writer meets the error again and ends the transport
+            if sent < len(data):  # back on the queue, a frame an item, as they were
+                left: list[bytes] = []
+                for frame in frames:
+                    if sent >= len(frame):
+                        sent -= len(frame)
+                    else:
+                        left.append(frame[sent:] if sent else frame)
+                        sent = 0
+                for frame in reversed(left):
+                    queue.put_front(frame)
+        if queue.qsize():
+            self._start_writer()
 
     def _stop_writing(self) -> None:
         """No more writes on this websocket (closed, or a write failed)."""
@@ -289,6 +346,8 @@ class EngineIOSocket(_Socket):
         self._read_websocket(ws)
         self.queue.put(None)  # let the writer end (and close the websocket)
         if writer_task is None:
+            if self._flush_due:  # what this turn sent goes before the end
+                self._flush()
             writer_task = self._writer
             if writer_task is None and self._ws is not None:
                 self._stop_writing()

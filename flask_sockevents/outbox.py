@@ -8,9 +8,11 @@ and frames, and an idle session holds its writer all its life.
 
 :class:`~flask_sockevents.engine.EngineIOSocket` writes instead:
 
-- **directly**, from the greenlet that sends, when nothing is queued before
-  the packet and no greenlet is writing: the frame is handed to the
-  non-blocking socket, which takes it whole in the common case;
+- **without a writer greenlet**, when no greenlet is writing: the frame is
+  queued and, at the end of the sending greenlet's turn (a loop callback), the
+  frames queued meanwhile are handed together, in one send, to the
+  non-blocking socket, which takes them whole in the common case (a client
+  pipelining ten events gets its ten answers in one write);
 - **queued**, when something is queued already or the socket could not take
   the whole frame (the client reads slowly): what is left goes on the
   session's :class:`Outbox` queue and a writer greenlet, started then, writes
@@ -110,6 +112,16 @@ class Outbox:
         if self._ready is not None:
             self._ready.set()
         self.on_put()
+
+    def put_front(self, item: Any) -> None:
+        """Queue ``item`` ahead of every other (what was taken and not written), quietly.
+
+        ``on_put`` is not called: whoever puts an item back decides who writes it.
+        """
+        if self._items is None:
+            self._items = deque()
+        self._items.appendleft(item)
+        self._unfinished += 1
 
     def qsize(self) -> int:
         """Items waiting."""

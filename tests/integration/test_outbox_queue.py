@@ -48,3 +48,16 @@ def test_join_returns_once_every_item_is_done_and_says_whether_it_was_in_time() 
         outbox.task_done()
     assert joiner.get(timeout=5) is True
     assert outbox.join(timeout=0) is True
+
+
+def test_an_item_put_back_comes_out_first_unannounced_and_counts_as_unfinished() -> None:
+    announced: list[int] = []
+    outbox = Outbox(lambda: announced.append(outbox.qsize()))
+    outbox.put(b"second")
+    outbox.put_front(b"first")
+    assert announced == [1]
+    assert [outbox.get(block=False), outbox.get(block=False)] == [b"first", b"second"]
+    outbox.task_done()
+    assert not outbox.join(timeout=0.01)  # one of the two is not done yet
+    outbox.task_done()
+    assert outbox.join(timeout=0.01)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from adversarial._raw import RawWebSocket
 from engineio import packet as eio_packet
 from geventwebsocket.websocket import Header, WebSocket
 
+from flask_sockevents import engine
 from flask_sockevents.outbox import packet_frame, websocket_frame
 
 from ._support import AppFactory, Clients, Serve
@@ -53,3 +57,31 @@ def test_a_websocket_over_plain_tcp_is_written_directly_without_a_writer_greenle
     (session,) = sockevents.server.eio.sockets.values()
     assert session._direct is not None  # the plain gevent socket under the websocket
     assert session._writer is None  # everything so far was taken at once
+
+
+def test_the_answers_to_events_read_in_one_turn_leave_in_order_in_fewer_writes_than_answers(
+    make_app: AppFactory, serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, sockevents = make_app()
+    sockevents.on("echo")(lambda value: value)
+    written: list[bytes] = []
+    write_now = engine.write_now
+
+    def recording_write_now(gevent_socket: object, data: bytes) -> int:
+        written.append(data)
+        return write_now(gevent_socket, data)
+
+    monkeypatch.setattr(engine, "write_now", recording_write_now)
+    server = serve(app)
+    ws = RawWebSocket(server.port)
+    ws.send_text("40")
+    assert ws.recv_text().startswith('40{"sid":')
+    written.clear()
+
+    ws.send_text(*(f'42{i}["echo",{i}]' for i in range(6)))  # one write: pipelined
+    answers = [ws.recv_text() for _ in range(6)]
+
+    assert answers == [f"43{i}[{json.dumps(i)}]" for i in range(6)]
+    assert b"".join(written) == b"".join(websocket_frame(answer) for answer in answers)
+    assert len(written) < len(answers)
+    ws.close()
