@@ -70,6 +70,23 @@ def _milliseconds(seconds: float) -> int:
     return round(seconds * 1000)
 
 
+def query_fields(query: str) -> dict[str, str]:
+    """The first value of each field of a URL query string, as ``urllib.parse.parse_qs`` reads it.
+
+    A query with nothing to unquote (every Engine.IO client's: ``EIO=4&transport=websocket``)
+    is split directly, without ``parse_qs``'s unquoting of every name and value; as
+    there, a field without ``=`` or with an empty value is left out.
+    """
+    if "%" in query or "+" in query:
+        return {name: values[0] for name, values in urllib.parse.parse_qs(query).items()}
+    fields: dict[str, str] = {}
+    for field in query.split("&"):
+        name, equals, value = field.partition("=")
+        if equals and value and name not in fields:
+            fields[name] = value
+    return fields
+
+
 def _held_upgrade_answer(ws: Any) -> bytes:
     """The 101 answer the WSGI handler under ``ws`` holds for the first frame, or ``b""``.
 
@@ -414,11 +431,11 @@ class EngineIOServer(engineio.Server):
         another method than GET (or an OPTIONS preflight); a GET or POST for
         a session that is closed.
         """
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-        if query.get("transport", [None])[0] not in self.transports:
+        query = query_fields(environ.get("QUERY_STRING", ""))
+        if query.get("transport") not in self.transports:
             return "Invalid transport"
         method = environ.get("REQUEST_METHOD")
-        sid = query.get("sid", [None])[0]
+        sid = query.get("sid")
         if sid is None:
             if method not in ("GET", "OPTIONS"):
                 return "Bad handshake method"

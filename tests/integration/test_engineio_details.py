@@ -315,3 +315,37 @@ def test_every_accepted_socket_has_tcp_nodelay_set(
 
     assert len(nodelay_seen) >= 5
     assert all(nodelay_seen), nodelay_seen
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "EIO=4&transport=websocket",
+        "EIO=4&transport=polling&t=Nx1&sid=abc",
+        "transport=&transport=polling",
+        "flag&transport=websocket",
+        "transport=web%73ocket",
+        "sid=a+b&transport=polling",
+        "&&transport=polling&",
+        "transport=a=b",
+        "",
+    ],
+)
+def test_the_handshake_reads_a_query_as_parse_qs_does(query: str) -> None:
+    from urllib.parse import parse_qs
+
+    from flask_sockevents.engine import query_fields
+
+    assert query_fields(query) == {name: values[0] for name, values in parse_qs(query).items()}
+
+
+def test_a_percent_encoded_transport_is_the_transport_it_encodes(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    app, _ = make_app()
+    server = serve(app)
+
+    answer = requests.get(f"{server.url}/socket.io/?EIO=4&transport=p%6Flling", timeout=TIMEOUT)
+
+    assert answer.status_code == 200
+    assert answer.text.startswith("0{")
