@@ -34,6 +34,8 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
+from .http_headers import read_headers
+
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "FrameError",
@@ -249,6 +251,13 @@ class WebSocketHandler(_GeventWebSocketHandler):
         if rfile is None:
             rfile = sock.makefile("rb", self.read_buffer_size)
         super().__init__(sock, address, server, rfile)
+
+    def MessageClass(self, fp: Any, *args: Any) -> Any:
+        """Read the request's headers as pywsgi does, plain ones without the email parser.
+
+        See :mod:`flask_sockevents.http_headers`: the same message, the same limits.
+        """
+        return read_headers(fp)
 
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
