@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from adversarial._raw import ENGINEIO_PATH, RawPolling, RawWebSocket
+from adversarial._raw import ENGINEIO_PATH, Closed, RawPolling, RawWebSocket
 
 from flask_sockevents import EventKind, SockEvents
 from flask_sockevents.connections import GuardedWSGIServer
@@ -349,3 +349,20 @@ def test_a_percent_encoded_transport_is_the_transport_it_encodes(
 
     assert answer.status_code == 200
     assert answer.text.startswith("0{")
+
+
+def test_a_websocket_handshake_refused_after_the_upgrade_gets_the_101_then_a_close_frame(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    app, sockevents = make_app()
+    server = serve(app)
+    assert sockevents.server is not None
+    # The Engine.IO server's "connect" handler (python-engineio's handler
+    # table), refusing as the per-address cap does when reached meanwhile.
+    sockevents.server.eio.handlers["connect"] = lambda *args: {"message": "refused"}
+
+    ws = RawWebSocket(server.port, expect_upgrade=False)
+
+    assert ws.handshake.startswith(b"HTTP/1.1 101")
+    with pytest.raises(Closed):
+        ws.recv_frame()
