@@ -70,6 +70,35 @@ def _milliseconds(seconds: float) -> int:
     return round(seconds * 1000)
 
 
+def query_fields(query: str) -> dict[str, str]:
+    """The first value of each field of a URL query string, as ``urllib.parse.parse_qs`` reads it.
+
+    A query with nothing to unquote (every Engine.IO client's: ``EIO=4&transport=websocket``)
+    is split directly, without ``parse_qs``'s unquoting of every name and value; as
+    there, a field without ``=`` or with an empty value is left out.
+    """
+    if "%" in query or "+" in query:
+        return {name: values[0] for name, values in urllib.parse.parse_qs(query).items()}
+    fields: dict[str, str] = {}
+    for field in query.split("&"):
+        name, equals, value = field.partition("=")
+        if equals and value and name not in fields:
+            fields[name] = value
+    return fields
+
+
+def _held_upgrade_answer(ws: Any) -> bytes:
+    """The 101 answer the WSGI handler under ``ws`` holds for the first frame, or ``b""``.
+
+    (:meth:`flask_sockevents.websocket.WebSocketHandler.write`; gevent-websocket's
+    ``WebSocket`` keeps its handler, python-engineio's wrapper that ``WebSocket``.)
+    """
+    handler = getattr(getattr(ws, "_sock", None), "handler", None)
+    take = getattr(handler, "take_upgrade_answer", None)
+    answer: bytes = take() if take is not None else b""
+    return answer
+
+
 class EngineIOSocket(_Socket):
     """One Engine.IO session: python-engineio's socket with node's heartbeat, close and upgrade.
 
@@ -187,9 +216,11 @@ class EngineIOSocket(_Socket):
         """No more writes on this websocket (closed, or a write failed)."""
         self._ws = self._direct = None
 
-    def _write_queued(self) -> None:
+    def _write_queued(self, first: bytes = b"") -> None:
         """Write out the queue in order, waiting for the client as needed; end once empty.
 
+        ``first`` (the held 101 answer of the websocket upgrade) goes out
+        before the queue, in the same write as its first packet.
         ``None`` on the queue ends the transport (python-engineio's signal).
         """
         ws, direct, queue = self._ws, self._direct, self.queue
@@ -198,16 +229,27 @@ class EngineIOSocket(_Socket):
                 try:
                     item = queue.get(block=False)
                 except gevent.queue.Empty:
+                    if first:
+                        try:
+                            direct.sendall(first)
+                        except Exception:
+                            self._stop_writing()
+                            ws.close()
                     return
                 try:
                     if item is None or ws._sock.closed:
+                        if first:
+                            direct.sendall(first)
                         self._stop_writing()
                         ws.close()
                         return
                     if type(item) is bytes:
-                        direct.sendall(item)
+                        direct.sendall(first + item if first else item)
+                        first = b""
                     elif item.packet_type != _NOOP:
-                        direct.sendall(packet_frame(item))
+                        frame = packet_frame(item)
+                        direct.sendall(first + frame if first else frame)
+                        first = b""
                 except Exception:
                     self._stop_writing()
                     ws.close()
@@ -320,10 +362,11 @@ class EngineIOSocket(_Socket):
         writer_task = None
         direct = direct_socket(ws)
         if direct is not None:
+            answer = _held_upgrade_answer(ws)  # the 101, sent with the OPEN in one write
             self._ws, self._direct = ws, direct  # written directly from now on
-            if self.queue.qsize():  # the OPEN, what was queued during an upgrade: first
+            if self.queue.qsize() or answer:  # the OPEN, what was queued during an upgrade
                 self._writer = gevent.getcurrent()  # this greenlet writes it, others queue
-                self._write_queued()
+                self._write_queued(answer)
         else:  # not gevent's pywsgi: python-engineio's writer greenlet
 
             def writer() -> None:
@@ -458,11 +501,11 @@ class EngineIOServer(engineio.Server):
         another method than GET (or an OPTIONS preflight); a GET or POST for
         a session that is closed.
         """
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-        if query.get("transport", [None])[0] not in self.transports:
+        query = query_fields(environ.get("QUERY_STRING", ""))
+        if query.get("transport") not in self.transports:
             return "Invalid transport"
         method = environ.get("REQUEST_METHOD")
-        sid = query.get("sid", [None])[0]
+        sid = query.get("sid")
         if sid is None:
             if method not in ("GET", "OPTIONS"):
                 return "Bad handshake method"

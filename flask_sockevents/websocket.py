@@ -34,6 +34,8 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
+from .http_headers import read_headers
+
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "FrameError",
@@ -241,11 +243,21 @@ class WebSocketHandler(_GeventWebSocketHandler):
     max_message_size: int | None = None
     #: Bytes of the buffer each connection reads through (for its whole life).
     read_buffer_size = 2048
+    #: The 101 answer held until the first websocket frame goes out with it (see :meth:`write`).
+    upgrade_answer = b""
+    _holds_upgrade_answer = False
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         if rfile is None:
             rfile = sock.makefile("rb", self.read_buffer_size)
         super().__init__(sock, address, server, rfile)
+
+    def MessageClass(self, fp: Any, *args: Any) -> Any:
+        """Read the request's headers as pywsgi does, plain ones without the email parser.
+
+        See :mod:`flask_sockevents.http_headers`: the same message, the same limits.
+        """
+        return read_headers(fp)
 
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
@@ -269,6 +281,7 @@ class WebSocketHandler(_GeventWebSocketHandler):
         """
         refusal = self._handshake_refusal()
         if refusal is None:
+            self._holds_upgrade_answer = self._opens_engineio_session()
             return super().upgrade_websocket()
         status, text = refusal
         body = text.encode()
@@ -285,6 +298,66 @@ class WebSocketHandler(_GeventWebSocketHandler):
             return None
         refusal: tuple[str, str] | None = server.handshake_refusal(self.environ)
         return refusal
+
+    def _opens_engineio_session(self) -> bool:
+        """Whether this upgrade is an Engine.IO handshake of the served app (no ``sid``).
+
+        Its server writes the OPEN packet as soon as the websocket is served,
+        so the 101 answer can wait for it (:meth:`write`).
+        """
+        sockevents = self._sockevents()
+        if getattr(sockevents, "server", None) is None:
+            return False
+        path = "/" + str(getattr(sockevents, "path", "socket.io")).strip("/") + "/"
+        environ = self.environ
+        return environ.get("PATH_INFO", "").startswith(path) and "sid=" not in environ.get(
+            "QUERY_STRING", ""
+        )
+
+    def write(self, data: Any) -> None:
+        """pywsgi's ``write``; the 101 answer of an Engine.IO handshake is held, not sent.
+
+        gevent-websocket writes the 101 answer on its own, then the Engine.IO
+        server writes its OPEN packet: two system calls where one does. The
+        answer is held on the handler instead and goes out with the first
+        frame written on the websocket, in the same send: the server's OPEN
+        (:func:`take_upgrade_answer`), or whatever gevent-websocket writes
+        first (a close frame when the app refused the handshake).
+        """
+        websocket: Any = getattr(self, "websocket", None)
+        if (
+            data
+            or self.headers_sent
+            or not self._holds_upgrade_answer
+            or not isinstance(websocket, LimitedWebSocket)
+        ):
+            super().write(data)
+            return
+        self._holds_upgrade_answer = False
+        held: list[bytes] = []
+        self._sendall = held.append  # pywsgi formats the answer, this keeps it
+        try:
+            super().write(data)
+        finally:
+            del self._sendall
+        self.upgrade_answer = b"".join(held)
+        self.response_length += len(self.upgrade_answer)
+        stream_write = websocket.raw_write
+
+        def write_with_answer(frame: bytes) -> Any:
+            websocket.raw_write = stream_write
+            return stream_write(self.take_upgrade_answer() + frame)
+
+        websocket.raw_write = write_with_answer
+
+    def take_upgrade_answer(self) -> bytes:
+        """The held 101 answer, to be written before anything else (``b""`` if none is held)."""
+        answer = self.upgrade_answer
+        self.upgrade_answer = b""
+        websocket: Any = getattr(self, "websocket", None)
+        if answer and websocket is not None and websocket.stream is not None:
+            websocket.raw_write = websocket.stream.write
+        return answer
 
     def _sockevents(self) -> Any:
         extensions = getattr(self.application, "extensions", None)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from adversarial._raw import ENGINEIO_PATH, RawPolling, RawWebSocket
+from adversarial._raw import ENGINEIO_PATH, Closed, RawPolling, RawWebSocket
 
 from flask_sockevents import EventKind, SockEvents
 from flask_sockevents.connections import GuardedWSGIServer
@@ -315,3 +315,54 @@ def test_every_accepted_socket_has_tcp_nodelay_set(
 
     assert len(nodelay_seen) >= 5
     assert all(nodelay_seen), nodelay_seen
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "EIO=4&transport=websocket",
+        "EIO=4&transport=polling&t=Nx1&sid=abc",
+        "transport=&transport=polling",
+        "flag&transport=websocket",
+        "transport=web%73ocket",
+        "sid=a+b&transport=polling",
+        "&&transport=polling&",
+        "transport=a=b",
+        "",
+    ],
+)
+def test_the_handshake_reads_a_query_as_parse_qs_does(query: str) -> None:
+    from urllib.parse import parse_qs
+
+    from flask_sockevents.engine import query_fields
+
+    assert query_fields(query) == {name: values[0] for name, values in parse_qs(query).items()}
+
+
+def test_a_percent_encoded_transport_is_the_transport_it_encodes(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    app, _ = make_app()
+    server = serve(app)
+
+    answer = requests.get(f"{server.url}/socket.io/?EIO=4&transport=p%6Flling", timeout=TIMEOUT)
+
+    assert answer.status_code == 200
+    assert answer.text.startswith("0{")
+
+
+def test_a_websocket_handshake_refused_after_the_upgrade_gets_the_101_then_a_close_frame(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    app, sockevents = make_app()
+    server = serve(app)
+    assert sockevents.server is not None
+    # The Engine.IO server's "connect" handler (python-engineio's handler
+    # table), refusing as the per-address cap does when reached meanwhile.
+    sockevents.server.eio.handlers["connect"] = lambda *args: {"message": "refused"}
+
+    ws = RawWebSocket(server.port, expect_upgrade=False)
+
+    assert ws.handshake.startswith(b"HTTP/1.1 101")
+    with pytest.raises(Closed):
+        ws.recv_frame()

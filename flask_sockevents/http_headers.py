@@ -1,0 +1,72 @@
+"""A request's HTTP headers, read as gevent's ``pywsgi`` reads them, without the email parser.
+
+``pywsgi`` reads a request's headers with ``http.client.parse_headers``: it
+reads the lines, then hands them to the standard library's email parser,
+which builds a message from them line by line (a feed parser, a policy, a
+buffered sub-file): the largest part of reading a websocket handshake. Every
+Socket.IO client sends plain ``Name: value`` lines, which need none of it.
+
+:func:`read_headers` reads the lines with the same limits, and builds the
+same message (gevent's ``OldMessage``, each header as the email parser's
+``compat32`` policy would store it) directly when every line is plain: a
+name of visible characters, a colon, a value of visible characters, spaces
+and tabs. Anything else (a folded line, a control character, a line the
+email parser would read as the start of a body) goes to the email parser,
+as before, so every request gets the headers ``pywsgi`` would give it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import re
+from http import client
+from typing import Any
+
+from gevent.pywsgi import OldMessage
+
+__all__ = ["read_headers"]
+
+#: http.client's limits: bytes per header line, and header lines per request.
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+#: A line the email parser reads as one header, and nothing else: a name of
+#: visible characters but ``:``, then the value, with no character it would
+#: split a line at (it splits at ``\r``, ``\v``, ``\f`` and more).
+_PLAIN_LINE = re.compile(rb"[!-9;-~]+:[\t -~]*\r?\n")
+_END = (b"\r\n", b"\n", b"")
+
+
+def read_headers(fp: Any) -> Any:
+    """Read a request's headers from ``fp`` as ``pywsgi``'s ``headers_factory`` does.
+
+    :returns: a ``gevent.pywsgi.OldMessage``; its ``status`` is
+        ``"Line too long"`` for a line over :data:`MAX_LINE` bytes.
+    :raises http.client.HTTPException: more than :data:`MAX_HEADERS` lines.
+    """
+    lines: list[bytes] = []
+    plain = True
+    while True:
+        line = fp.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            message = OldMessage()
+            message.status = "Line too long"
+            return message
+        lines.append(line)
+        if len(lines) > MAX_HEADERS:
+            raise client.HTTPException(f"got more than {MAX_HEADERS} headers")
+        if line in _END:
+            break
+        if plain and _PLAIN_LINE.fullmatch(line) is None:
+            plain = False
+    if not plain:
+        text = b"".join(lines).decode("iso-8859-1")
+        return email.parser.Parser(_class=OldMessage).parsestr(text)
+    message = OldMessage()
+    for line in lines[:-1]:
+        name, value = line.decode("ascii").split(":", 1)
+        # The compat32 policy's header_source_parse: leading blanks and the
+        # line ending go, trailing spaces stay.
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+    message.set_payload("")
+    return message
