@@ -140,7 +140,7 @@ class BudgetedSocket(EngineIOSocket):
     def hand_off_reading(self) -> Any:
         """Go on reading the websocket in a new greenlet while the reader dispatches an event.
 
-        Once per session, while the reader is :attr:`dispatching` (a handler
+        Once per session, while the reader is ``dispatching`` (a handler
         waits for its client's answer, or blocks for longer than
         :data:`HAND_OFF_AFTER`; the pong of a ping sent meanwhile is read too):
         the new greenlet reads and receives the client's next messages, as

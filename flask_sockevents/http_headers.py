@@ -24,10 +24,11 @@ from typing import Any
 
 from gevent.pywsgi import OldMessage
 
-__all__ = ["read_headers"]
+__all__ = ["MAX_HEADERS", "MAX_LINE", "read_headers"]
 
-#: http.client's limits: bytes per header line, and header lines per request.
+#: http.client's limit of bytes per header line.
 MAX_LINE = 65536
+#: http.client's limit of header lines per request.
 MAX_HEADERS = 100
 
 #: A line the email parser reads as one header, and nothing else: a name of
