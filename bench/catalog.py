@@ -132,6 +132,19 @@ def _latency_metrics() -> tuple[Metric, ...]:
     )
 
 
+#: The load of both broadcast scenarios: 1,000 clients, 40 measured rounds.
+FANOUT_1000 = {
+    "scenario": "fanout",
+    "clients": 1000,
+    "concurrency": 50,
+    "warmup_rounds": 3,
+    "rounds": 40,
+    "duration": 6,
+    "round_timeout": 10,
+    "deadline": 90,
+}
+
+
 def _fanout_metrics() -> tuple[Metric, ...]:
     return (
         Metric("deliveries_per_s", "deliveries", "/s", True, _field("deliveries_per_s")),
@@ -258,16 +271,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "fanout-1000",
         "1 of 1,000 clients triggers an emit to the room all are in, round after round",
-        {
-            "scenario": "fanout",
-            "clients": 1000,
-            "concurrency": 50,
-            "warmup_rounds": 3,
-            "rounds": 40,
-            "duration": 6,
-            "round_timeout": 10,
-            "deadline": 90,
-        },
+        dict(FANOUT_1000),
         _fanout_metrics(),
         ("deliveries_per_s", "last_delivery_p50_ms", "cpu_us_per_delivery"),
         quick={"warmup_rounds": 1, "rounds": 10, "duration": 3},
@@ -276,16 +280,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "fanout-mq",
         "1 client on process A triggers an emit to the room of 1,000 clients on process B "
         "(Redis message queue)",
-        {
-            "scenario": "fanout",
-            "clients": 1000,
-            "concurrency": 50,
-            "warmup_rounds": 3,
-            "rounds": 40,
-            "duration": 6,
-            "round_timeout": 10,
-            "deadline": 90,
-        },
+        dict(FANOUT_1000),
         _fanout_metrics(),
         ("deliveries_per_s", "cpu_us_per_delivery"),
         quick={"warmup_rounds": 1, "rounds": 10, "duration": 3},
