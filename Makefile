@@ -74,8 +74,12 @@ docs: $(VENV)/.installed-docs
 	@echo "docs: open docs/_build/html/index.html"
 
 # The docs build, then the suite against the newest releases and against the
-# declared floors.
-test: lint docs test-newest test-lowest
+# declared floors. The two runs go side by side: most of a run is spent waiting
+# on servers, clients and timers, not computing, so together they take little
+# longer than the longer one alone. Each run's output is printed whole when it
+# ends (--output-sync), so the two never interleave.
+test: lint docs
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-newest test-lowest
 
 test-newest: $(VENV)/.installed system-deps node-deps
 	$(PY) -m pytest
