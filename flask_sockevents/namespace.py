@@ -60,15 +60,27 @@ class Namespace(socketio.Namespace):
         include_self: bool = True,
         namespace: str | None = None,
         callback: Any = None,
+        *,
+        to: Any = None,
+        skip_sid: Any = None,
+        timeout: float | None = None,
     ) -> None:
-        """Emit to clients of this namespace (see :meth:`SockEvents.emit`)."""
+        """Emit to clients of this namespace (see :meth:`SockEvents.emit`).
+
+        Takes Flask-SocketIO's parameters, and python-socketio's ``to`` and
+        ``skip_sid``; ``timeout`` (with ``callback``) calls ``callback`` once,
+        error first, as :meth:`SockEvents.emit` does.
+        """
+        options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self._extension().emit(
             event,
             *(() if data is None else (data,)),
-            room=room,
+            to=to or room,
             include_self=include_self,
+            skip_sid=skip_sid,
             namespace=namespace or self.namespace,
             callback=callback,
+            **options,
         )
 
     def send(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import gevent
 import pytest
-from flask import Flask
+from flask import Flask, request
 
-from flask_sockevents import AckTimeout, SockEvents
+from flask_sockevents import AckTimeout, Namespace, SockEvents
 from tests.integration._support import AppFactory, Clients, Serve, wait_for
 
 from ._support import TIMEOUT, assert_released
@@ -68,3 +69,29 @@ def test_emit_with_ack_from_a_plain_thread_is_refused_and_emit_with_a_timeout_wo
     assert refusals and refusals[0].startswith("emit_with_ack() waits on the server's greenlets")
     wait_for(lambda: outcomes, message="the callback was not called")
     assert outcomes == [(None, 3)]
+
+
+def test_a_class_based_namespace_emits_with_a_timeout_error_first(
+    app_and_sockevents: Any,
+) -> None:
+    app, sockevents = app_and_sockevents
+    outcomes: list[tuple[Any, ...]] = []
+
+    class Quiz(Namespace):
+        def on_start(self) -> None:
+            self.emit("question", 21, to=request.sid, timeout=5,
+                      callback=lambda *args: outcomes.append(args))  # fmt: skip
+            self.emit("riddle", 1, to=request.sid, timeout=0.1,
+                      callback=lambda *args: outcomes.append(args))  # fmt: skip
+
+    sockevents.on_namespace(Quiz("/quiz"))
+    client = sockevents.test_client(app, namespace="/quiz")
+    client.on("question", lambda number: number * 2, namespace="/quiz")
+    client.emit("start", namespace="/quiz")
+
+    with gevent.Timeout(TIMEOUT, AssertionError("a callback was not called")):
+        while len(outcomes) < 2:  # the timeout runs on the server's loop: let it turn
+            gevent.sleep(0.01)
+    assert outcomes[0] == (None, 42)
+    assert isinstance(outcomes[1][0], AckTimeout) and len(outcomes[1]) == 1
+    assert_released(sockevents.server)

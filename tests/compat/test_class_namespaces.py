@@ -281,3 +281,27 @@ def test_error_method_of_the_namespace_handles_its_exceptions(
     client = socketio.test_client(app, namespace="/fragile")
 
     assert client.emit("break", namespace="/fragile", callback=True) == "namespace error: broken"
+
+
+def test_namespace_emit_takes_python_socketios_to_and_skip_sid(
+    app: Flask, socketio: SocketIO
+) -> None:
+    class Direct(Namespace):
+        def on_whisper(self, text: str) -> None:
+            self.emit("whispered", text, to=request.sid)
+
+        def on_shout(self, text: str) -> None:
+            self.emit("shouted", text, skip_sid=request.sid)
+
+    socketio.on_namespace(Direct("/direct"))
+    sender = socketio.test_client(app, namespace="/direct")
+    other = socketio.test_client(app, namespace="/direct")
+    sender.emit("whisper", "psst", namespace="/direct")
+    sender.emit("shout", "hey", namespace="/direct")
+
+    assert sender.get_received("/direct") == [
+        {"name": "whispered", "args": ["psst"], "namespace": "/direct"}
+    ]
+    assert other.get_received("/direct") == [
+        {"name": "shouted", "args": ["hey"], "namespace": "/direct"}
+    ]
