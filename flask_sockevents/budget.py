@@ -7,8 +7,9 @@ streaming cheap packets held every other client of the process, and the
 noops it never read piled up without bound. A long-polling POST was decoded
 into packets in one uninterrupted loop. :class:`BudgetedSocket`, installed on
 every session by :meth:`BudgetedSocket.adopt`, makes each packet a client
-sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.receive`,
-which:
+sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.receive`
+(or :meth:`~BudgetedSocket.receive_message`, a text MESSAGE read from a
+websocket without a packet object), which:
 
 1. yields to the other greenlets every :data:`PACKETS_PER_TURN` packets, so
    the reader's turn is bounded however fast a client sends;
@@ -107,14 +108,27 @@ class BudgetedSocket(EngineIOSocket):
 
         A CLOSE is never held back: it ends the session, whatever waits to be sent.
         """
+        kind = pkt.packet_type
+        self._charge(kind != eio_packet.CLOSE)
+        if kind in _HANDLED:
+            super().receive(pkt)
+
+    def receive_message(self, data: str) -> None:
+        """Take a text MESSAGE read without a packet object: charge it, then handle it."""
+        self._charge(True)
+        super().receive_message(data)
+
+    def _charge(self, held_back: bool) -> None:
+        """Count a packet, yield every :data:`PACKETS_PER_TURN`, wait while the client lags.
+
+        :param held_back: whether the packet waits while more than
+            ``max_queued_events`` packets wait to be sent (all but a CLOSE).
+        """
         self.packets_read += 1
         if self.packets_read % PACKETS_PER_TURN == 0:
             self.server.sleep(0)
-        kind = pkt.packet_type
-        if kind != eio_packet.CLOSE and self.queue.qsize() > self.limits.max_queued_events:
+        if held_back and self.queue.qsize() > self.limits.max_queued_events:
             self._wait_for_the_client()
-        if kind in _HANDLED:
-            super().receive(pkt)
 
     def _wait_for_the_client(self) -> None:
         """Wait until every packet queued for the client is sent, or the session ends."""
