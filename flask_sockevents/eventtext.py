@@ -27,6 +27,7 @@ decoder and encoder made for each call. Here:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from engineio import json as engineio_json
@@ -40,6 +41,8 @@ __all__ = ["ack_text", "parse_event", "plain_packets"]
 _decode = json.JSONDecoder(parse_int=engineio_json._safe_int).decode
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _MAX_ID_DIGITS = 100  # python-socketio refuses an id of more digits
+# EVENT, an optional namespace up to the first comma, ASCII digits of an ack id, the array.
+_EVENT_HEAD = re.compile(r"2(?:(/[^,]*),)?([0-9]*)\[")
 
 
 def plain_packets(packet_class: type[Any]) -> bool:
@@ -68,24 +71,17 @@ def parse_event(text: str) -> tuple[str, int | None, Any] | None:
         100 digits (``json.JSONDecodeError`` is a ``ValueError``).
     :raises RecursionError: the JSON is nested too deeply.
     """
-    namespace = "/"
-    start = 1
-    if text.startswith("/", 1):
-        comma = text.find(",", 1)
-        if comma < 0:
-            return None
-        namespace = text[1:comma]
-        if "?" in namespace:
-            return None
-        start = comma + 1
-    end = start
-    size = len(text)
-    while end < size and "0" <= text[end] <= "9":
-        end += 1
-    if end == size or text[end] != "[" or end - start > _MAX_ID_DIGITS:
+    head = _EVENT_HEAD.match(text)
+    if head is None:
         return None
-    ack_id = int(text[start:end]) if end > start else None
-    return namespace, ack_id, _decode(text[end:])
+    namespace, digits = head.groups()
+    if namespace is None:
+        namespace = "/"
+    elif "?" in namespace:
+        return None
+    if len(digits) > _MAX_ID_DIGITS:
+        return None
+    return namespace, int(digits) if digits else None, _decode(text[head.end() - 1 :])
 
 
 def ack_text(namespace: str, ack_id: int, data: list[Any]) -> str | None:

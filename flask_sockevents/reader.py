@@ -35,7 +35,7 @@ from . import dependencies
 from .budget import BudgetedEngineIOServer
 from .bus import check_event_name
 from .connection_state import CloseItem, Connection, ConnectItem, DisconnectItem, EventItem
-from .event import Event, EventKind
+from .event import Event, EventKind, client_event
 from .eventtext import parse_event, plain_packets
 from .worker import Worker
 
@@ -219,17 +219,15 @@ class Reader(Worker):
         if type(name) is not str:  # the bus checks names; this one cannot even be carried
             rejection = check_event_name(name)
             name = repr(name)[:64]
-        event = Event(
-            EventKind.EVENT,
+        event = client_event(
             namespace,
             name,
             connection.sids.get(namespace),
             tuple(data[1:]),
             ack_id is not None,
-            None,
             connection.remote_addr,
             size,
-            transport=connection.eio_sid,
+            connection.eio_sid,
         )
         self._enqueue(connection, EventItem(event, rejection, ack_id), bounded=True)
 

@@ -4,7 +4,9 @@
 ``socketio.packet.Packet(encoded_packet=text)`` decodes, or hand the text back
 (``None``) for ``Packet`` to decode, and fail where ``Packet`` fails;
 :func:`~flask_sockevents.eventtext.ack_text` must write the characters
-``Packet(ACK, ...).encode()`` writes, or hand the answer back.
+``Packet(ACK, ...).encode()`` writes, or hand the answer back; and the
+reader's :func:`~flask_sockevents.event.client_event` is the ``Event`` the
+keyword constructor builds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from socketio import msgpack_packet
 from socketio import packet as sio_packet
 
+from flask_sockevents.event import Event, EventKind, client_event
 from flask_sockevents.eventtext import ack_text, parse_event, plain_packets
 from flask_sockevents.operations import measured_packet_class
 
@@ -159,3 +162,22 @@ def test_only_pythonsocketios_own_packet_with_its_own_json_is_plain(
     monkeypatch.setattr(sio_packet.Packet, "json", _CustomJSON)  # what Server(json=...) does
 
     assert not plain_packets(measured_packet_class(sio_packet.Packet))
+
+
+def test_a_client_event_built_by_the_reader_is_the_event_record_with_those_fields() -> None:
+    built = client_event("/chat", "say", "sid-1", ("hi", 2), True, "10.0.0.1", 42, "eio-1")
+
+    assert built == Event(
+        EventKind.EVENT,
+        "/chat",
+        "say",
+        "sid-1",
+        ("hi", 2),
+        True,
+        built.received_at,
+        "10.0.0.1",
+        42,
+        transport="eio-1",
+    )
+    assert type(built) is Event
+    assert built.outcome is None and not built.replied and not built.recovered
