@@ -38,8 +38,31 @@ __all__ = ["ack_text", "parse_event", "plain_packets"]
 # python-socketio's JSON module (engineio.json) decodes with ``parse_int=_safe_int``
 # (integers of more than 100 digits are refused) and encodes with compact
 # separators; one decoder and one encoder with the same settings, made once.
-_decode = json.JSONDecoder(parse_int=engineio_json._safe_int).decode
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_DECODER = json.JSONDecoder(parse_int=engineio_json._safe_int)
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# The scanner json.loads ends in (C), called without the Python layers above it,
+# and the standard library's JSON internals below: not typed by typeshed.
+_scan = _DECODER.scan_once  # type: ignore[attr-defined]
+_after_whitespace = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
+# The C encoder JSONEncoder.encode makes for each call, made once. Its table of
+# the containers being encoded (circular references) is empty again after
+# every encoding that succeeds; one that fails clears it.
+_markers: dict[int, Any] = {}
+_c_encode = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        _markers,
+        _ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
+    else None
+)
 _MAX_ID_DIGITS = 100  # python-socketio refuses an id of more digits
 # EVENT, an optional namespace up to the first comma, ASCII digits of an ack id, the array.
 _EVENT_HEAD = re.compile(r"2(?:(/[^,]*),)?([0-9]*)\[")
@@ -81,7 +104,30 @@ def parse_event(text: str) -> tuple[str, int | None, Any] | None:
         return None
     if len(digits) > _MAX_ID_DIGITS:
         return None
-    return namespace, int(digits) if digits else None, _decode(text[head.end() - 1 :])
+    return namespace, int(digits) if digits else None, _decode_array(text, head.end() - 1)
+
+
+def _decode_array(text: str, start: int) -> Any:
+    """``json.loads(text[start:])`` (python-socketio's settings), for a JSON array at ``start``."""
+    try:
+        data, end = _scan(text, start)
+    except StopIteration as exc:  # not a JSON value there (raw_decode's translation)
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+    end = _after_whitespace(text, end).end()
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return data
+
+
+def _encode(data: list[Any]) -> str:
+    """``json.dumps(data, separators=(",", ":"))``, as python-socketio encodes a packet's data."""
+    if _c_encode is None:  # pragma: no cover - a Python without the json accelerator
+        return _ENCODER.encode(data)
+    try:
+        return "".join(_c_encode(data, 0))
+    except BaseException:
+        _markers.clear()
+        raise
 
 
 def ack_text(namespace: str, ack_id: int, data: list[Any]) -> str | None:

@@ -140,6 +140,19 @@ def test_an_ack_json_cannot_encode_is_left_to_the_packet_class_which_refuses_it(
         sio_packet.Packet(sio_packet.ACK, id=1, data=data).encode()
 
 
+def test_an_ack_after_one_json_refused_midway_is_encoded_as_pythonsocketio_encodes_it() -> None:
+    answer: dict[str, Any] = {"kept": [1, 2], "refused": object()}  # fails inside the dict
+    circular: list[Any] = [answer]
+    circular.append(circular)
+
+    assert ack_text("/", 1, [answer]) is None
+    assert ack_text("/", 2, circular) is None
+    del answer["refused"]  # the same containers, now plain JSON
+    data = [answer, {"again": answer}]
+    expected = sio_packet.Packet(sio_packet.ACK, id=3, data=data).encode()
+    assert ack_text("/", 3, data) == expected
+
+
 class _CustomPacket(sio_packet.Packet):
     """A packet class an application gives as ``serializer``."""
 
