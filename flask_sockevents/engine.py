@@ -35,7 +35,11 @@ replaced by node's check (the NOOP is queued in the middle of that method) and
 its writer greenlet by direct writes (:mod:`flask_sockevents.outbox`): a
 packet is written from the greenlet that sends it when nothing waits before
 it, and a writer greenlet runs only while the client leaves bytes unread.
-The heartbeat runs on loop timers, not on a greenlet per session.
+The heartbeat runs on loop timers, not on a greenlet per session. Its reader
+receives every whole message of what one read brought, in turn
+(:meth:`EngineIOSocket._read_websocket`), and hands a text MESSAGE to the
+server's message handler without python-engineio's packet object
+(:meth:`EngineIOSocket.receive_message`).
 """
 
 from __future__ import annotations
