@@ -11,8 +11,10 @@ sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.recei
 (or :meth:`~BudgetedSocket.receive_message`, a text MESSAGE read from a
 websocket without a packet object), which:
 
-1. yields to the other greenlets every :data:`PACKETS_PER_TURN` packets, so
-   the reader's turn is bounded however fast a client sends;
+1. yields to the other greenlets before a :data:`PACKETS_PER_TURN` + 1st
+   packet in one turn (since the greenlet last yielded or waited), so the
+   reader's turn is bounded however fast a client sends, and a reader that
+   waits for its client between messages does not yield for nothing;
 2. stops reading while more than ``max_queued_events`` packets wait to be
    sent to the client, until they are all sent (or the session ends): a
    client that does not read its answers stops being read (TCP
@@ -97,6 +99,13 @@ class BudgetedSocket(EngineIOSocket):
         super().__init__(server, sid)
         self.limits: Limits = server.limits
         self.packets_read = 0
+        # This turn's packets: a turn ends when the greenlet yields, or waits
+        # (a poll of the loop: libev counts them; without a count, every
+        # PACKETS_PER_TURN packets).
+        loop = gevent.get_hub().loop
+        self._loop: Any = loop if isinstance(getattr(loop, "iteration", None), int) else None
+        self._turn_iteration = -1
+        self._turn_packets = 0
         self.websocket: Any = None  # the session's websocket while it serves over one
         self.reader: Any = None  # the greenlet reading that websocket
         self.dispatching = False  # the reader is dispatching an event itself (see .worker)
@@ -125,8 +134,18 @@ class BudgetedSocket(EngineIOSocket):
             ``max_queued_events`` packets wait to be sent (all but a CLOSE).
         """
         self.packets_read += 1
-        if self.packets_read % PACKETS_PER_TURN == 0:
+        loop = self._loop
+        if loop is not None and loop.iteration != self._turn_iteration:
+            # The loop polled since this session's last packet: its greenlet
+            # waited (for the client, mostly), and every other one has run.
+            self._turn_iteration = loop.iteration
+            self._turn_packets = 0
+        self._turn_packets += 1
+        if self._turn_packets > PACKETS_PER_TURN:
             self.server.sleep(0)
+            self._turn_packets = 1
+            if loop is not None:
+                self._turn_iteration = loop.iteration
         if held_back and self.queue.qsize() > self.limits.max_queued_events:
             self._wait_for_the_client()
 
