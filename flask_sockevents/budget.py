@@ -7,11 +7,14 @@ streaming cheap packets held every other client of the process, and the
 noops it never read piled up without bound. A long-polling POST was decoded
 into packets in one uninterrupted loop. :class:`BudgetedSocket`, installed on
 every session by :meth:`BudgetedSocket.adopt`, makes each packet a client
-sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.receive`,
-which:
+sends, of any kind, on either transport, go through :meth:`~BudgetedSocket.receive`
+(or :meth:`~BudgetedSocket.receive_message`, a text MESSAGE read from a
+websocket without a packet object), which:
 
-1. yields to the other greenlets every :data:`PACKETS_PER_TURN` packets, so
-   the reader's turn is bounded however fast a client sends;
+1. yields to the other greenlets before a :data:`PACKETS_PER_TURN` + 1st
+   packet in one turn (since the greenlet last yielded or waited), so the
+   reader's turn is bounded however fast a client sends, and a reader that
+   waits for its client between messages does not yield for nothing;
 2. stops reading while more than ``max_queued_events`` packets wait to be
    sent to the client, until they are all sent (or the session ends): a
    client that does not read its answers stops being read (TCP
@@ -96,6 +99,13 @@ class BudgetedSocket(EngineIOSocket):
         super().__init__(server, sid)
         self.limits: Limits = server.limits
         self.packets_read = 0
+        # This turn's packets: a turn ends when the greenlet yields, or waits
+        # (a poll of the loop: libev counts them; without a count, every
+        # PACKETS_PER_TURN packets).
+        loop = gevent.get_hub().loop
+        self._loop: Any = loop if isinstance(getattr(loop, "iteration", None), int) else None
+        self._turn_iteration = -1
+        self._turn_packets = 0
         self.websocket: Any = None  # the session's websocket while it serves over one
         self.reader: Any = None  # the greenlet reading that websocket
         self.dispatching = False  # the reader is dispatching an event itself (see .worker)
@@ -107,14 +117,37 @@ class BudgetedSocket(EngineIOSocket):
 
         A CLOSE is never held back: it ends the session, whatever waits to be sent.
         """
-        self.packets_read += 1
-        if self.packets_read % PACKETS_PER_TURN == 0:
-            self.server.sleep(0)
         kind = pkt.packet_type
-        if kind != eio_packet.CLOSE and self.queue.qsize() > self.limits.max_queued_events:
-            self._wait_for_the_client()
+        self._charge(kind != eio_packet.CLOSE)
         if kind in _HANDLED:
             super().receive(pkt)
+
+    def receive_message(self, data: str) -> None:
+        """Take a text MESSAGE read without a packet object: charge it, then handle it."""
+        self._charge(True)
+        super().receive_message(data)
+
+    def _charge(self, held_back: bool) -> None:
+        """Count a packet, yield every :data:`PACKETS_PER_TURN`, wait while the client lags.
+
+        :param held_back: whether the packet waits while more than
+            ``max_queued_events`` packets wait to be sent (all but a CLOSE).
+        """
+        self.packets_read += 1
+        loop = self._loop
+        if loop is not None and loop.iteration != self._turn_iteration:
+            # The loop polled since this session's last packet: its greenlet
+            # waited (for the client, mostly), and every other one has run.
+            self._turn_iteration = loop.iteration
+            self._turn_packets = 0
+        self._turn_packets += 1
+        if self._turn_packets > PACKETS_PER_TURN:
+            self.server.sleep(0)
+            self._turn_packets = 1
+            if loop is not None:
+                self._turn_iteration = loop.iteration
+        if held_back and self.queue.qsize() > self.limits.max_queued_events:
+            self._wait_for_the_client()
 
     def _wait_for_the_client(self) -> None:
         """Wait until every packet queued for the client is sent, or the session ends."""

@@ -220,25 +220,27 @@ class EventContext:
 
     def push(self, environ: dict[str, Any], event: Event) -> RequestContext:
         """Push the contexts for ``event`` and return the request context to pop."""
-        app = self.app
         template: Request | None = environ.get(_REQUEST_KEY)
         if template is None:
             template = environ[_REQUEST_KEY] = self._connection_request(environ)
         request = object.__new__(type(template))
-        request.__dict__.update(template.__dict__)
-        session = self._connection_session(environ, request) if self.manage_session else None
-        context = _EventRequestContext(app, request=request, session=session)
+        attributes = request.__dict__
+        attributes.update(template.__dict__)
+        attributes["sid"] = event.sid
+        attributes["namespace"] = event.namespace
+        attributes["event"] = {"message": event.name, "args": event.args}
+        attributes["sockevent"] = event
+        attributes["recovered"] = event.recovered
+        session = None
+        if self.manage_session:
+            session = environ.get(_SESSION_KEY)
+            if session is None:
+                session = self._connection_session(environ, request)
+        context = _EventRequestContext(self.app, None, request, session)
         if session is not None and not self._observed():
             self._bind(context)
         else:
             context.push()
-        request.__dict__.update(
-            sid=event.sid,
-            namespace=event.namespace,
-            event={"message": event.name, "args": event.args},
-            sockevent=event,
-            recovered=event.recovered,
-        )
         return context
 
     def pop(self, context: RequestContext, error: BaseException | None = None) -> None:

@@ -114,6 +114,9 @@ CONTRACTS: tuple[Contract, ...] = (
        "engine.EngineIOServer._handle_connect", "starting the ping monitor with the first session"),
     _c(_EIO, "engineio.Server", "start_service_task", "attribute", None,
        "engine.EngineIOServer._handle_connect", "whether the ping monitor is yet to start"),
+    _c(_EIO, "engineio.json", "_safe_int", "call", "s",
+       "eventtext (the decoder of EVENT texts)",
+       "integers of more than 100 digits refused as python-socketio's Packet refuses them"),
     # python-engineio: the session socket
     _c(_EIO, "engineio.socket.Socket", "_websocket_handler", "override", "self ws",
        "engine.EngineIOSocket, budget.BudgetedSocket",

@@ -35,7 +35,11 @@ replaced by node's check (the NOOP is queued in the middle of that method) and
 its writer greenlet by direct writes (:mod:`flask_sockevents.outbox`): a
 packet is written from the greenlet that sends it when nothing waits before
 it, and a writer greenlet runs only while the client leaves bytes unread.
-The heartbeat runs on loop timers, not on a greenlet per session.
+The heartbeat runs on loop timers, not on a greenlet per session. Its reader
+receives every whole message of what one read brought, in turn
+(:meth:`EngineIOSocket._read_websocket`), and hands a text MESSAGE to the
+server's message handler without python-engineio's packet object
+(:meth:`EngineIOSocket.receive_message`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from __future__ import annotations
 import logging
 import time
 import urllib.parse
+from collections import deque
 from typing import Any
 
 import engineio
@@ -52,7 +57,7 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.socket import Socket as _Socket
 
-from .outbox import Outbox, direct_socket, packet_frame, write_now
+from .outbox import Outbox, direct_socket, packet_frame, websocket_frame, write_now
 
 __all__ = ["EngineIOServer", "EngineIOSocket"]
 
@@ -85,6 +90,20 @@ def query_fields(query: str) -> dict[str, str]:
         if equals and value and name not in fields:
             fields[name] = value
     return fields
+
+
+def _message_reader(ws: Any) -> Any:
+    """A function returning the next messages read from ``ws`` (python-engineio's wrapper).
+
+    gevent-websocket's socket under it, when it is a
+    :class:`~flask_sockevents.websocket.LimitedWebSocket`, gives every whole
+    message one read brought; any other gives one message a call (``ws.wait``,
+    also when something wrapped it).
+    """
+    receive_messages = getattr(getattr(ws, "_sock", None), "receive_messages", None)
+    if receive_messages is None or "wait" in getattr(ws, "__dict__", {}):
+        return lambda: [ws.wait()]
+    return receive_messages
 
 
 def _held_upgrade_answer(ws: Any) -> bytes:
@@ -126,6 +145,8 @@ class EngineIOSocket(_Socket):
         self._direct: Any = None  # the gevent socket under it, written to directly
         self._writer: Any = None  # the greenlet writing the queue out, while it has something
         self._flush_due = False  # a _flush is scheduled for the end of the turn
+        #: Messages read from the websocket and not received yet (see :meth:`_read_websocket`).
+        self._unread: deque[Any] = deque()
 
     def send(self, pkt: Any) -> None:
         """Send a packet: on a websocket, written without a writer greenlet when it can be.
@@ -136,12 +157,7 @@ class EngineIOSocket(_Socket):
         long-polling GET, or for the writer greenlet started when the socket
         could not take it all).
         """
-        direct = self._direct
-        if (
-            direct is None
-            or self._writer is not None
-            or (not self._flush_due and self.queue.qsize())
-        ):
+        if not self._writes_directly():
             super().send(pkt)
             return
         if not self.check_ping_timeout():
@@ -150,13 +166,41 @@ class EngineIOSocket(_Socket):
             return  # a NOOP only ends a poll; there is none on a websocket
         if self.server.logger.isEnabledFor(logging.INFO):
             self.server.logger.info("%s: Sending packet %s", self.sid, pkt.packet_type)
-        # Written at the end of this greenlet's turn (:meth:`_flush`), with
-        # whatever else is sent to this client before then: a client
-        # pipelining events gets its answers in one write, not one each.
+        self._write_at_turn_end(packet_frame(pkt))
+
+    def send_message(self, data: str) -> None:
+        """Send a text MESSAGE packet carrying ``data``, as :meth:`send` would send its packet.
+
+        On a websocket written directly, its frame is built from the text
+        without a packet object.
+        """
+        if not self._writes_directly():
+            self.send(eio_packet.Packet(eio_packet.MESSAGE, data=data))
+            return
+        if not self.check_ping_timeout():
+            return
+        if self.server.logger.isEnabledFor(logging.INFO):
+            self.server.logger.info("%s: Sending packet MESSAGE data %s", self.sid, data)
+        self._write_at_turn_end(websocket_frame("4" + data))
+
+    def _writes_directly(self) -> bool:
+        """Whether a packet sent now is written without the writer greenlet (see :meth:`send`)."""
+        return (
+            self._direct is not None
+            and self._writer is None
+            and (self._flush_due or not self.queue.qsize())
+        )
+
+    def _write_at_turn_end(self, frame: bytes) -> None:
+        """Queue ``frame`` to be written at the end of this greenlet's turn (:meth:`_flush`).
+
+        Together with whatever else is sent to this client before then: a
+        client pipelining events gets its answers in one write, not one each.
+        """
         if not self._flush_due:
             self._flush_due = True
             gevent.get_hub().loop.run_callback(self._flush)
-        self.queue.put(packet_frame(pkt))
+        self.queue.put(frame)
 
     def _start_writer(self) -> None:
         """Start the writer greenlet, if the websocket is served and none is running.
@@ -401,7 +445,7 @@ class EngineIOSocket(_Socket):
         return []
 
     def _wait_websocket(self, ws: Any) -> Any:
-        """The next message on ``ws``; ``None`` once the client closed it.
+        """The next message on ``ws`` (during an upgrade); ``None`` once the client closed it.
 
         :raises ValueError: the message is over ``max_http_buffer_size``.
         """
@@ -411,28 +455,84 @@ class EngineIOSocket(_Socket):
         return data
 
     def _read_websocket(self, ws: Any) -> None:
-        """Receive the client's messages on ``ws`` until it closes or breaks (python-engineio's)."""
-        while True:
-            try:
-                data = self._wait_websocket(ws)
-            except Exception as exc:
-                if not self.closed:
-                    self.server.logger.info(
-                        '%s: Unexpected error "%s", closing connection', self.sid, str(exc)
-                    )
-                break
-            if data is None:  # closed by the client
-                break
-            try:
-                self.receive(eio_packet.Packet(encoded_packet=data))
-            except eio_exceptions.UnknownPacketError:
-                pass
-            except eio_exceptions.SocketIsClosedError:
-                self.server.logger.info("Receive error -- socket is closed")
-                break
-            except Exception:
-                self.server.logger.exception("Unknown receive error")
-                break
+        """Receive the client's messages on ``ws`` until it closes or breaks (python-engineio's).
+
+        Every message of what one read brought is received in turn
+        (:meth:`~flask_sockevents.websocket.LimitedWebSocket.receive_messages`).
+        The messages read and not yet received wait in ``_unread``, where a
+        greenlet that takes the reading over from this one (see
+        :mod:`flask_sockevents.budget`) finds them first.
+        """
+        unread = self._unread
+        read = _message_reader(ws)
+        try:
+            while True:
+                if not unread:
+                    try:
+                        unread.extend(read())
+                    except Exception as exc:
+                        self._log_read_error(exc)
+                        break
+                data = unread.popleft()
+                if data is None:  # closed by the client
+                    break
+                if len(data) > self.server.max_http_buffer_size:
+                    self._log_read_error(ValueError("packet is too large"))
+                    break
+                try:
+                    self.receive_encoded(data)
+                except eio_exceptions.UnknownPacketError:
+                    pass
+                except eio_exceptions.SocketIsClosedError:
+                    self.server.logger.info("Receive error -- socket is closed")
+                    break
+                except Exception:
+                    self.server.logger.exception("Unknown receive error")
+                    break
+        finally:
+            unread.clear()  # the reading is over: nothing read after an end is received
+
+    def _log_read_error(self, exc: Exception) -> None:
+        if not self.closed:
+            self.server.logger.info(
+                '%s: Unexpected error "%s", closing connection', self.sid, str(exc)
+            )
+
+    def receive_encoded(self, data: Any) -> None:
+        """Decode one message from the client as python-engineio does, and receive the packet.
+
+        A text MESSAGE carrying a Socket.IO packet (``4`` then a digit: what
+        python-engineio keeps as the text after the ``4``) goes to
+        :meth:`receive_message` without a packet object.
+        """
+        if (
+            type(data) is str
+            and data.startswith("4")
+            and len(data) > 1
+            and data[1].isnumeric()
+            and not self.server.async_handlers
+        ):
+            self.receive_message(data[1:])
+        else:
+            self.receive(eio_packet.Packet(encoded_packet=data))
+
+    def receive_message(self, data: str) -> None:
+        """Receive a text MESSAGE: python-engineio's ``receive`` of one, its handler called at once.
+
+        (python-engineio's ``Socket.receive`` and ``Server._trigger_event``
+        without the packet object and the closure made for each message;
+        the same log line, and a handler's exception is logged, not raised.)
+        """
+        server = self.server
+        if server.logger.isEnabledFor(logging.INFO):
+            server.logger.info("%s: Received packet MESSAGE data %s", self.sid, data)
+        handler = server.handlers.get("message")
+        if handler is None:
+            return
+        try:
+            handler(self.sid, data)
+        except BaseException:  # python-engineio's run_handler catches everything too
+            server.logger.exception("message handler error")
 
     def receive(self, pkt: Any) -> None:
         """Act on a packet from the client, as node's server does.

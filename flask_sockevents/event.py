@@ -12,7 +12,7 @@ import enum
 import time
 from typing import Any, NamedTuple
 
-__all__ = ["Event", "EventKind", "Outcome"]
+__all__ = ["Event", "EventKind", "Outcome", "client_event"]
 
 
 class EventKind(str, enum.Enum):
@@ -214,3 +214,31 @@ class Event(_EventFields):
         if self.reason:
             status += f" ({self.reason})"
         return f"<Event {self.kind.value} {self.name!r} {self.namespace} sid={self.sid}{status}>"
+
+
+def client_event(
+    namespace: str,
+    name: str,
+    sid: str | None,
+    args: tuple[Any, ...],
+    ack_requested: bool,
+    remote_addr: str | None,
+    size: int,
+    transport: str | None,
+) -> Event:
+    """A client's ``EVENT`` as received: ``Event(EventKind.EVENT, ...)`` with these fields.
+
+    Built without :meth:`Event.__new__`'s keyword arguments, as the reader
+    builds one for every packet.
+    """
+    return _new_tuple(
+        Event,
+        (
+            _EVENT, namespace, name, sid, args, ack_requested, _monotonic(), remote_addr,
+            size, None, transport, None, None, None, None, False, None, False,
+        ),
+    )  # fmt: skip
+
+
+_EVENT = EventKind.EVENT
+_monotonic = time.monotonic

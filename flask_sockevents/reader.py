@@ -7,7 +7,9 @@ the reader, which, in order:
    handshake (:meth:`Reader.handshake_refusal` answers the same question
    before a websocket upgrade), and closes one that sends no CONNECT within
    ``connect_timeout``;
-2. decodes the packet; a malformed one, a first packet that is not CONNECT,
+2. decodes the packet (an EVENT of the plain shape nearly every client
+   sends, ``2["chat",...]``, with one JSON decoding: :mod:`.eventtext`); a
+   malformed one, a first packet that is not CONNECT,
    a binary message where none is expected, or more than ``max_attachments``
    attachments (or attachments past ``max_message_size``) is a
    :class:`ProtocolError`: the transport is closed and the reason counted in
@@ -33,7 +35,8 @@ from . import dependencies
 from .budget import BudgetedEngineIOServer
 from .bus import check_event_name
 from .connection_state import CloseItem, Connection, ConnectItem, DisconnectItem, EventItem
-from .event import Event, EventKind
+from .event import Event, EventKind, client_event
+from .eventtext import parse_event, plain_packets
 from .worker import Worker
 
 __all__ = ["ProtocolError", "Reader"]
@@ -145,7 +148,17 @@ class Reader(Worker):
                 connection.binary = None
                 self._accept(connection, pkt, connection.binary_size)
             return
-        if not isinstance(data, str) and self.packet_class.uses_binary_events:
+        if isinstance(data, str):
+            if data.startswith("2") and connection.greeted and plain_packets(self.packet_class):
+                try:
+                    plain = parse_event(data)
+                except Exception as exc:  # as Packet's decoding fails on the same text
+                    raise ProtocolError("malformed packet") from exc
+                if plain is not None:
+                    namespace, ack_id, payload = plain
+                    self._accept_event(connection, namespace, ack_id, payload, len(data))
+                    return
+        elif self.packet_class.uses_binary_events:
             # Binary messages are attachments, unless the packet class encodes
             # whole packets as binary (python-socketio's msgpack serializer).
             raise ProtocolError("unexpected binary message")
@@ -167,7 +180,7 @@ class Reader(Worker):
         kind = pkt.packet_type
         namespace = pkt.namespace or "/"
         if kind in (_EVENT, _BINARY_EVENT):
-            self._accept_event(connection, pkt, namespace, size)
+            self._accept_event(connection, namespace, pkt.id, pkt.data, size)
         elif kind in (_ACK, _BINARY_ACK):
             if not isinstance(pkt.data, list) or pkt.id is None:
                 raise ProtocolError("malformed ACK")
@@ -196,8 +209,9 @@ class Reader(Worker):
         else:
             raise ProtocolError(f"unexpected packet type {kind}")
 
-    def _accept_event(self, connection: Connection, pkt: Any, namespace: str, size: int) -> None:
-        data = pkt.data
+    def _accept_event(
+        self, connection: Connection, namespace: str, ack_id: int | None, data: Any, size: int
+    ) -> None:
         if type(data) is not list or not data:
             raise ProtocolError("event payload must be a non-empty array")
         name = data[0]
@@ -205,19 +219,17 @@ class Reader(Worker):
         if type(name) is not str:  # the bus checks names; this one cannot even be carried
             rejection = check_event_name(name)
             name = repr(name)[:64]
-        event = Event(
-            EventKind.EVENT,
+        event = client_event(
             namespace,
             name,
             connection.sids.get(namespace),
             tuple(data[1:]),
-            pkt.id is not None,
-            None,
+            ack_id is not None,
             connection.remote_addr,
             size,
-            transport=connection.eio_sid,
+            connection.eio_sid,
         )
-        self._enqueue(connection, EventItem(event, rejection, pkt.id), bounded=True)
+        self._enqueue(connection, EventItem(event, rejection, ack_id), bounded=True)
 
     # -- closing ------------------------------------------------------------------
 

@@ -186,6 +186,77 @@ class LimitedWebSocket(WebSocket):
             self.current_app.on_close(MSG_CLOSED)
         return None
 
+    def receive_messages(self) -> list[Any]:
+        """Read the messages of every plain frame the client sent so far; at least one message.
+
+        Waits, as :meth:`receive` does, until the client sends something;
+        then takes every whole frame the connection's read buffer holds that
+        is a plain, unfragmented text or binary message (masked, no reserved
+        bit, within ``max_message_size``; a text one valid UTF-8 and an
+        Engine.IO packet), each checked as :meth:`receive` checks it. A
+        pipelining client's messages are thus read from what one receive
+        brought, without a frame header object or a read per header field
+        for each. Anything else first in the buffer (a control frame, a
+        fragment, a frame not all received yet, a broken one) is read by
+        :meth:`receive`, with every rule and close code as there.
+
+        :return: the messages in order, or ``[None]`` once the websocket is closed.
+        """
+        peek = None if self.closed else getattr(self.handler.rfile, "peek", None)
+        if peek is not None:
+            try:
+                buffered = peek()  # what the buffer holds; one receive if it is empty
+            except OSError:
+                buffered = b""  # receive() meets the error again and closes
+            if buffered:
+                messages, used = _plain_frames(buffered, self.max_message_size)
+                if used:
+                    self.handler.rfile.read(used)  # taken from the buffer, not the socket
+                    return messages
+        return [self.receive()]
+
+
+def _plain_frames(data: bytes, limit: int) -> tuple[list[Any], int]:
+    """The messages of the plain frames at the start of ``data``, and the bytes they take.
+
+    Stops at the first frame that is not whole in ``data`` or not plain (see
+    :meth:`LimitedWebSocket.receive_messages`): :meth:`LimitedWebSocket.receive`
+    reads it.
+    """
+    messages: list[Any] = []
+    start = 0
+    end = len(data)
+    while end - start >= 6:
+        first = data[start]
+        second = data[start + 1]
+        if (first != 0x81 and first != 0x82) or second < 0x80:  # FIN, text or binary; masked
+            break
+        length = second & 0x7F
+        if length < 126:
+            mask_at = start + 2
+        elif length == 126 and end - start >= 8:
+            length = (data[start + 2] << 8) | data[start + 3]
+            mask_at = start + 4
+        else:
+            break
+        payload_at = mask_at + 4
+        stop = payload_at + length
+        if stop > end or length > limit:
+            break
+        payload = _unmask(data[payload_at:stop], data[mask_at:payload_at]) if length else b""
+        if first == 0x81:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeError:
+                break
+            if not _is_engineio_text(text):
+                break
+            messages.append(text)
+        else:
+            messages.append(payload)
+        start = stop
+    return messages, start
+
 
 def _unmask(payload: bytes, mask: bytes) -> bytes:
     """XOR ``payload`` with the 4-byte ``mask`` as one big integer: at C speed.

@@ -48,7 +48,9 @@ from .connection_state import (
     EventItem,
     QueueItem,
 )
+from .engine import EngineIOSocket
 from .event import Event, Outcome
+from .eventtext import ack_text, plain_packets
 from .exceptions import Reject
 
 __all__ = ["NOT_CONNECTED", "Worker"]
@@ -181,18 +183,38 @@ class Worker(Admission):
             if finished.replied:
                 ack = finished.ack
                 data = [] if ack is None else list(ack) if isinstance(ack, tuple) else [ack]
-                self._send_packet(
-                    connection.eio_sid,
-                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=data),
-                )
+                self._send_ack(connection.eio_sid, event.namespace, ack_id, data)
             elif finished.outcome is Outcome.REJECTED:
                 error = finished.ack or {"error": "rejected", "reason": finished.reason}
-                self._send_packet(
-                    connection.eio_sid,
-                    self.packet_class(_ACK, namespace=event.namespace, id=ack_id, data=[error]),
-                )
+                self._send_ack(connection.eio_sid, event.namespace, ack_id, [error])
         if isinstance(finished.error, Reject) and finished.error.disconnect:
             self._close_transport(connection)
+
+    def _send_ack(self, eio_sid: str, namespace: str, ack_id: int, data: list[Any]) -> None:
+        """Send the ACK ``ack_id`` of an event, carrying ``data``.
+
+        Its text is written directly (:func:`~.eventtext.ack_text`, the same
+        characters as the packet's) when the server's packets are plain and
+        nothing holds this client's packets (a connect's verdict, a recovered
+        client's replay); otherwise as a packet, as python-socketio sends one.
+        """
+        text = None
+        if (
+            plain_packets(self.packet_class)
+            and not (self._holds and eio_sid in self._holds)
+            and not (self._replays and eio_sid in self._replays)
+        ):
+            text = ack_text(namespace, ack_id, data)
+        if text is None:
+            self._send_packet(
+                eio_sid, self.packet_class(_ACK, namespace=namespace, id=ack_id, data=data)
+            )
+            return
+        socket = self.eio.sockets.get(eio_sid)
+        if isinstance(socket, EngineIOSocket) and not socket.closed:
+            socket.send_message(text)
+        else:  # python-engineio's send: an in-process transport, or a session gone
+            self.eio.send(eio_sid, text)
 
     # -- waiting for the workers ------------------------------------------------
 

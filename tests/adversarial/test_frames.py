@@ -138,3 +138,33 @@ def test_a_polling_body_over_the_limit_is_refused_with_http_400(arena: Any) -> N
     game.disconnected(sid)
     game.probe()
     game.settled_counts()
+
+
+PIPELINED_BAD_FRAMES = {
+    **{name: (data, 1002, reason) for name, (data, reason) in BAD_FRAMES.items()},
+    "too-big": (frame(b"4" * (2 * SMALL_MESSAGE_SIZE)), 1009, TOO_BIG),
+    "not-utf8": (frame(b'42["\xff\xfe"]'), 1007, "websocket text is not UTF-8"),
+    "not-engineio": (frame(b""), 1002, "websocket text that is not an Engine.IO packet"),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "reason"), PIPELINED_BAD_FRAMES.values(), ids=list(PIPELINED_BAD_FRAMES)
+)
+def test_a_bad_frame_in_the_same_write_as_good_ones_is_refused_after_they_are_handled(
+    arena: Any, data: bytes, expected: int, reason: str
+) -> None:
+    # The frames before it are read together from what one receive brought;
+    # the bad one is left to the frame-by-frame reader, which refuses it.
+    game: Arena = arena()
+    ws = game.raw()
+    sid = ws.connect()
+
+    with contextlib.suppress(OSError):  # the server may shut the socket before the end
+        ws.send_raw(
+            frame(b'42["before",1]') + frame(b'42["before",2]') + data + frame(b'42["after",3]')
+        )
+
+    code, _ = ws.wait_closed()
+    _closed_with(game, code, sid, expected, reason)
+    assert game.handled == [("before", 1), ("before", 2)]

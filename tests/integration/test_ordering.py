@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import flask
 import gevent
 import gevent.event
+from adversarial._raw import RawWebSocket
 
 from ._support import TIMEOUT, AppFactory, Clients, Serve, wait_for
 
 EVENTS_PER_CLIENT = 200
-
 
 
 def test_events_of_each_client_are_handled_in_arrival_order(
@@ -99,3 +100,30 @@ def test_a_handler_running_past_the_ping_timeout_keeps_its_client_connected(
     assert client.call("long", 0, timeout=TIMEOUT) == "done"
     assert client.connected
     assert disconnects == []
+
+
+def test_events_sent_in_one_write_around_blocking_handlers_are_answered_in_arrival_order(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    # The reader takes every event of one write at once; a handler blocking
+    # past HAND_OFF_AFTER hands the reading over to another greenlet, which
+    # must start with the events already read, not after them.
+    app, sockevents = make_app()
+    handled: list[int] = []
+
+    @sockevents.on("step")
+    def step(number: int, block: bool) -> int:
+        if block:
+            gevent.sleep(0.05)
+        handled.append(number)
+        return number
+
+    server = serve(app)
+    ws = RawWebSocket(int(server.url.rsplit(":", 1)[1]))
+    ws.connect()
+    blocking = {1, 4, 5}
+
+    ws.send_text(*(f'42{n}["step",{n},{json.dumps(n in blocking)}]' for n in range(1, 9)))
+
+    assert [ws.recv_ack(n) for n in range(1, 9)] == [[n] for n in range(1, 9)]
+    assert handled == list(range(1, 9))
