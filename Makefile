@@ -84,15 +84,8 @@ test: lint docs
 test-newest: $(VENV)/.installed system-deps node-deps
 	$(PY) -m pytest
 
-# One test is left out at the floors: in a whole run (never alone) the Monitor's
-# cluster table there keeps one process's stale figures (a client short after
-# 30 s); it runs in test-newest. Known issue, under investigation.
-LOWEST_KNOWN_ISSUES := \
-	tests/cluster/test_monitor_page.py::test_the_page_lists_each_process_with_its_clients_and_their_sum
-
 test-lowest: $(LOWEST)/.installed system-deps node-deps
-	$(LOWEST)/bin/python -m pytest -p no:cacheprovider \
-		$(addprefix --deselect ,$(LOWEST_KNOWN_ISSUES))
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider
 
 bench-bus: $(VENV)/.installed
 	$(PY) bench/bus.py

@@ -154,6 +154,21 @@ CONTRACTS: tuple[Contract, ...] = (
         for manager in ("socketio.RedisManager", "socketio.KombuManager")
         for handler in ("_handle_enter_room", "_handle_leave_room", "_handle_close_room")
     ),
+    *(
+        _c(_SIO, manager, method, "override", parameters,
+           "queues._CheckedMessages." + method,
+           "a client still in its connect handler enters and leaves rooms here, "
+           "never through the queue")
+        for manager in ("socketio.RedisManager", "socketio.KombuManager")
+        for method, parameters in (("enter_room", "self sid namespace room eio_sid"),
+                                   ("leave_room", "self sid namespace room"))
+    ),
+    _c(_SIO, "socketio.base_manager.BaseManager", "is_pre_connected", "call",
+       "self sid namespace", "queues._CheckedMessages.enter_room, leave_room",
+       "whether a client is still in its connect handler, here"),
+    _c(_SIO, "socketio.base_manager.BaseManager", "basic_leave_room", "call",
+       "self sid namespace room", "queues._CheckedMessages.leave_room",
+       "a room left here by a client still in its connect handler"),
     _c(_SIO, "socketio.KombuManager", "_queue", "call", "self",
        "queues.JSONKombuManager._receive", "the queue to consume"),
     _c(_SIO, "socketio.KombuManager", "_connection", "call", "self",
@@ -194,7 +209,8 @@ CONTRACTS: tuple[Contract, ...] = (
        "testing.SocketIOTestClient.connect", "whether the test client got in"),
     # python-socketio: connecting under a chosen sid (connection state recovery)
     _c(_SIO, "socketio.base_manager.BaseManager", "basic_enter_room", "call",
-       "self sid namespace room eio_sid", "recovering.ConnectionRecovery.reenter",
+       "self sid namespace room eio_sid",
+       "recovering.ConnectionRecovery.reenter, queues._CheckedMessages.enter_room",
        "a recovered client's sid, and its rooms, entered as pre_connect enters a new one"),
     _c(_SIO, "socketio.base_manager.BaseManager", "pending_connect", "attribute", None,
        "recovering.ConnectionRecovery.reenter",

@@ -156,7 +156,8 @@ class _CheckedMessages:
     Room changes another process asks for (``enter_room``, ``leave_room``,
     ``close_room`` of clients here) are told to connection state recovery,
     as local ones are, so that a store keeping connected sessions has them
-    if this process dies.
+    if this process dies. A client still in its connect handler enters and
+    leaves rooms here, never through the queue.
     """
 
     json: Any
@@ -164,6 +165,9 @@ class _CheckedMessages:
     _publish: Any
     get_participants: Any
     is_connected: Any
+    is_pre_connected: Any
+    basic_enter_room: Any
+    basic_leave_room: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,6 +189,25 @@ class _CheckedMessages:
             tracker.handle_queue_message(message)
         except Exception:
             logger.exception("could not handle a message queue %s message", message["method"])
+
+    def enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> Any:
+        """Put ``sid`` in ``room``: here if it is a client of this process, else through the queue.
+
+        A client still in its connect handler (pre-connected) is one of this
+        process's: python-socketio before 5.18.1 published its room change on
+        the queue instead, and the change came back too early to be applied
+        (its handler drops changes for clients still connecting), so a
+        ``join_room`` in a connect handler could be lost.
+        """
+        if self.is_pre_connected(sid, namespace):
+            return self.basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        return super().enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
+
+    def leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+        """Take ``sid`` out of ``room``; here for a client still connecting (see ``enter_room``)."""
+        if self.is_pre_connected(sid, namespace):
+            return self.basic_leave_room(sid, namespace, room)
+        return super().leave_room(sid, namespace, room)  # type: ignore[misc]
 
     def _handle_enter_room(self, message: dict[str, Any]) -> None:
         super()._handle_enter_room(message)  # type: ignore[misc]

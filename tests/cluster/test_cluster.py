@@ -240,6 +240,30 @@ def test_the_monitor_sums_every_process_and_breaks_the_figures_down_per_process(
         page.disconnect()
 
 
+def test_every_monitor_page_of_a_process_on_a_message_queue_gets_the_pushed_deltas(
+    cluster: Cluster,
+) -> None:
+    # The Monitor puts each page in its room from its connect handler, where
+    # the client is still connecting: the room must be entered here, never
+    # through the queue (whose message would arrive once it is too late).
+    pages: list[socketio.Client] = []
+    deltas: list[list[Any]] = []
+    try:
+        for _ in range(5):
+            page = socketio.Client(reconnection=False)
+            received: list[Any] = []
+            page.on("delta", received.append, namespace="/sockevents")
+            pages.append(page)
+            deltas.append(received)
+            page.connect(
+                cluster.servers[0].url, namespaces=["/sockevents"], transports=["websocket"]
+            )
+        wait_for(lambda: all(deltas), message="a page never got a delta")
+    finally:
+        for page in pages:
+            page.disconnect()
+
+
 def test_a_process_with_no_app_can_fetch_sockets_and_emit_to_every_server(
     cluster: Cluster,
 ) -> None:

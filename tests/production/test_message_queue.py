@@ -180,3 +180,25 @@ def test_the_kombu_manager_drops_json_it_cannot_handle_and_keeps_the_next_messag
 
     assert next(manager._listen()) == VALID_EMIT
     assert manager.dropped_messages == {"not a JSON object": 1, "emit without event": 1}
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "memory://"])
+def test_a_client_still_in_its_connect_handler_enters_and_leaves_rooms_here(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connect handler's join_room: the client is this process's, so the room
+    # is entered here; a change sent through the queue would come back while
+    # the client is still connecting, and be dropped.
+    if url == "memory://":
+        pytest.importorskip("kombu")
+    manager = queue_manager(url)
+    socketio.Server(client_manager=manager)
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(manager, "_publish", published.append)
+    sid = manager.pre_connect("eio-sid", "/")
+    manager.enter_room(sid, "/", "lobby")
+    assert manager.is_pre_connected(sid, "/")
+    assert [s for s, _ in manager.get_participants("/", "lobby")] == [sid]
+    manager.leave_room(sid, "/", "lobby")
+    assert list(manager.get_participants("/", "lobby")) == []
+    assert published == []
