@@ -126,6 +126,27 @@ def test_a_websocket_handshake_without_a_known_transport_is_refused_with_400(
     ws.close()
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["EIO=3&transport=websocket", "EIO=4&transport=websocket&EIO=4"],
+    ids=["EIO=3", "EIO-twice"],
+)
+def test_a_websocket_handshake_with_another_or_a_repeated_eio_opens_no_session(
+    make_app: AppFactory, serve: Serve, query: str
+) -> None:
+    # python-engineio compares the list of EIO values with ["4"]: a repeated
+    # field is another protocol version, whatever its values.
+    app, sockevents = make_app()
+    server = serve(app)
+
+    ws = RawWebSocket(server.port, expect_upgrade=False, query=query)
+    _, messages = ws.wait_closed()
+    ws.close()
+
+    assert messages == []
+    assert sockevents.server.eio.sockets == {}
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT"])
 def test_a_handshake_by_another_method_than_get_is_refused_with_400(
     make_app: AppFactory, serve: Serve, method: str
