@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -336,6 +337,30 @@ def test_every_accepted_socket_has_tcp_nodelay_set(
 
     assert len(nodelay_seen) >= 5
     assert all(nodelay_seen), nodelay_seen
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="accepted sockets inherit it on Linux")
+def test_tcp_nodelay_is_set_on_the_listening_socket_and_every_accepted_one_has_it(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int]] = []  # (accepted socket's, listening socket's), per connection
+
+    class ReadingHandler(GuardedWSGIServer.handler_class):  # type: ignore[misc, name-defined]
+        def handle_one_request(self) -> Any:
+            option = (socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            seen.append((self.socket.getsockopt(*option), self.server.socket.getsockopt(*option)))
+            return super().handle_one_request()
+
+    monkeypatch.setattr(GuardedWSGIServer, "handler_class", ReadingHandler)
+    app, _ = _echo_app(make_app)
+    with LiveServer(app) as server:
+        for _ in range(6):  # one after the other: the first, then those inheriting it
+            ws = RawWebSocket(server.port)
+            ws.connect()
+            ws.close()
+
+    assert len(seen) == 6
+    assert all(accepted and listening for accepted, listening in seen), seen
 
 
 @pytest.mark.parametrize(
