@@ -87,6 +87,19 @@ def query_fields(query: str) -> dict[str, str]:
     return fields
 
 
+def _send_all(direct: Any, data: bytes) -> None:
+    """Write all of ``data`` on the gevent socket ``direct``, waiting as needed.
+
+    What the socket takes now is written directly (:func:`write_now`);
+    gevent's ``sendall`` is called only for what is left. It costs a
+    ``getsockopt`` system call and its chunking on every call, for the
+    handshake's one write too.
+    """
+    sent = write_now(direct, data)
+    if sent < len(data):
+        direct.sendall(data[sent:] if sent else data)
+
+
 def _held_upgrade_answer(ws: Any) -> bytes:
     """The 101 answer the WSGI handler under ``ws`` holds for the first frame, or ``b""``.
 
@@ -231,7 +244,7 @@ class EngineIOSocket(_Socket):
                 except gevent.queue.Empty:
                     if first:
                         try:
-                            direct.sendall(first)
+                            _send_all(direct, first)
                         except Exception:
                             self._stop_writing()
                             ws.close()
@@ -239,16 +252,16 @@ class EngineIOSocket(_Socket):
                 try:
                     if item is None or ws._sock.closed:
                         if first:
-                            direct.sendall(first)
+                            _send_all(direct, first)
                         self._stop_writing()
                         ws.close()
                         return
                     if type(item) is bytes:
-                        direct.sendall(first + item if first else item)
+                        _send_all(direct, first + item if first else item)
                         first = b""
                     elif item.packet_type != _NOOP:
                         frame = packet_frame(item)
-                        direct.sendall(first + frame if first else frame)
+                        _send_all(direct, first + frame if first else frame)
                         first = b""
                 except Exception:
                     self._stop_writing()
