@@ -35,7 +35,7 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
-from .http_headers import read_headers
+from .http_headers import PlainHeaders, read_headers
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -306,6 +306,16 @@ class WebSocketHandler(_GeventWebSocketHandler):
         See :mod:`flask_sockevents.http_headers`: the same message, the same limits.
         """
         return read_headers(fp)
+
+    def _headers(self) -> Any:
+        """pywsgi's ``HTTP_*`` items of the environ; of plain headers, without formatting lines.
+
+        (:meth:`flask_sockevents.http_headers.PlainHeaders.environ_items`: the same items.)
+        """
+        headers = self.headers
+        if type(headers) is PlainHeaders:
+            return headers.environ_items()
+        return super()._headers()
 
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
