@@ -53,6 +53,9 @@ _CONNECT_ERROR = sio_packet.CONNECT_ERROR
 _DISCONNECT = sio_packet.DISCONNECT
 _INTERNAL_ERROR = {"message": "Internal server error"}
 _TOO_MANY_NAMESPACES = "too many namespaces"
+#: Characters a sid may have to be written into the CONNECT answer as is: JSON
+#: escapes none of them (every generated sid is URL-safe base64).
+_PLAIN_SID = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class Hold:
@@ -246,19 +249,49 @@ class Admission(SocketIOServerAPI, socketio.Server):
         With connection state recovery, CONNECT carries the client's ``pid``,
         and a recovered client is then sent the packets it missed.
         """
-        answer = {"sid": sid}
         recovery = self.recovery
-        if recovery is not None:
-            answer["pid"] = recovery.admitted(
-                sid, namespace, recovered, self.manager, connection.environ
+        if recovery is None and self._writes_plain_connect(sid):
+            self._send_connect_answer(connection.eio_sid, namespace, sid)
+        else:
+            answer = {"sid": sid}
+            if recovery is not None:
+                answer["pid"] = recovery.admitted(
+                    sid, namespace, recovered, self.manager, connection.environ
+                )
+            self._send_packet(
+                connection.eio_sid, self.packet_class(_CONNECT, answer, namespace=namespace)
             )
-        self._send_packet(
-            connection.eio_sid, self.packet_class(_CONNECT, answer, namespace=namespace)
-        )
         self.manager.connect(sid, namespace)
         connection.sids[namespace] = sid
         if recovered is not None and recovery is not None:
             recovery.replay(self, connection.eio_sid, recovered)
+
+    _plain_connect: bool | None = None  # whether packet_class writes CONNECT as JSON text
+
+    def _writes_plain_connect(self, sid: str) -> bool:
+        """Whether the CONNECT answer for ``sid`` is ``0{"sid":"<sid>"}`` (after the namespace).
+
+        Found once by encoding one with :attr:`packet_class`: true for
+        python-socketio's JSON packets (with the standard ``json`` module or
+        orjson), false for a binary serializer (msgpack) or a ``json`` module
+        that writes JSON differently.
+        """
+        plain = self._plain_connect
+        if plain is None:
+            probe = self.packet_class(_CONNECT, {"sid": "s"}, namespace="/n").encode()
+            plain = self._plain_connect = probe == '0/n,{"sid":"s"}'
+        return plain and _PLAIN_SID.issuperset(sid)
+
+    def _send_connect_answer(self, eio_sid: str, namespace: str, sid: str) -> None:
+        """Send the CONNECT answer ``{"sid": sid}`` without building and encoding a packet.
+
+        The same text :attr:`packet_class` encodes (:meth:`_writes_plain_connect`
+        says when); python-socketio's generic encoding builds a JSON encoder and
+        looks for binary data in the answer on every connect. A CONNECT is
+        never held (:class:`Hold`) nor replayed (no recovery here).
+        """
+        prefix = "0" if namespace == "/" else "0" + namespace + ","
+        self.eio.send(eio_sid, prefix + '{"sid":"' + sid + '"}')
 
     def _dispatch_disconnect(
         self, connection: Connection, namespace: str, reason: str, by_client: bool

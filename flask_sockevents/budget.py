@@ -195,6 +195,14 @@ class BudgetedSocket(EngineIOSocket):
             # The reading is over: the writer sends what is queued and closes
             # the websocket, which ends the first reader's loop too.
             self.queue.put(None)
+            # The session ends now, not once the first reader's dispatch is
+            # over: a handler still running (a connect handler about to
+            # accept) sees its transport closed, and the client's disconnect
+            # is queued after what it dispatches.
+            server = self.server
+            self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            if server.sockets.get(self.sid) is self:
+                del server.sockets[self.sid]
 
     def handle_post_request(self, environ: dict[str, Any]) -> None:
         """Take a long-polling POST: refuse it if it is too long, else receive each packet.

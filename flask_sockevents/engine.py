@@ -106,6 +106,19 @@ def _message_reader(ws: Any) -> Any:
     return receive_messages
 
 
+def _send_all(direct: Any, data: bytes) -> None:
+    """Write all of ``data`` on the gevent socket ``direct``, waiting as needed.
+
+    What the socket takes now is written directly (:func:`write_now`);
+    gevent's ``sendall`` is called only for what is left. It costs a
+    ``getsockopt`` system call and its chunking on every call, for the
+    handshake's one write too.
+    """
+    sent = write_now(direct, data)
+    if sent < len(data):
+        direct.sendall(data[sent:] if sent else data)
+
+
 def _held_upgrade_answer(ws: Any) -> bytes:
     """The 101 answer the WSGI handler under ``ws`` holds for the first frame, or ``b""``.
 
@@ -275,7 +288,7 @@ class EngineIOSocket(_Socket):
                 except gevent.queue.Empty:
                     if first:
                         try:
-                            direct.sendall(first)
+                            _send_all(direct, first)
                         except Exception:
                             self._stop_writing()
                             ws.close()
@@ -283,16 +296,16 @@ class EngineIOSocket(_Socket):
                 try:
                     if item is None or ws._sock.closed:
                         if first:
-                            direct.sendall(first)
+                            _send_all(direct, first)
                         self._stop_writing()
                         ws.close()
                         return
                     if type(item) is bytes:
-                        direct.sendall(first + item if first else item)
+                        _send_all(direct, first + item if first else item)
                         first = b""
                     elif item.packet_type != _NOOP:
                         frame = packet_frame(item)
-                        direct.sendall(first + frame if first else frame)
+                        _send_all(direct, first + frame if first else frame)
                         first = b""
                 except Exception:
                     self._stop_writing()
@@ -601,7 +614,10 @@ class EngineIOServer(engineio.Server):
         another method than GET (or an OPTIONS preflight); a GET or POST for
         a session that is closed.
         """
-        query = query_fields(environ.get("QUERY_STRING", ""))
+        return self._refusal(environ, query_fields(environ.get("QUERY_STRING", "")))
+
+    def _refusal(self, environ: dict[str, Any], query: dict[str, str]) -> str | None:
+        """:meth:`request_refusal`, with the request's query fields already read."""
         if query.get("transport") not in self.transports:
             return "Invalid transport"
         method = environ.get("REQUEST_METHOD")
@@ -616,16 +632,69 @@ class EngineIOServer(engineio.Server):
         return None
 
     def handle_request(self, environ: dict[str, Any], start_response: Any) -> Any:
-        """Answer an Engine.IO request, refusing with 400 what node's server refuses."""
+        """Answer an Engine.IO request, refusing with 400 what node's server refuses.
+
+        A websocket handshake in its plain form (:meth:`_plain_websocket_handshake`)
+        goes straight to the handshake: python-engineio would parse its query
+        again with ``parse_qs`` to find what is already known.
+        """
         if self.serving_hub is None:
             self.serving_hub = gevent.get_hub()
-        refusal = self.request_refusal(environ)
+        query = environ.get("QUERY_STRING", "")
+        fields = query_fields(query)
+        refusal = self._refusal(environ, fields)
         if refusal is None:
+            if self._plain_websocket_handshake(environ, query, fields):
+                answer = self._handle_connect(environ, start_response, "websocket")
+                if isinstance(answer, dict):  # refused by the connect handler
+                    return self._http_answer(environ, start_response, answer)
+                return answer
             return super().handle_request(environ, start_response)
         self._log_error_once(refusal, "refused-request")
         answer = self._bad_request(refusal)
         start_response(answer["status"], answer["headers"] + self._cors_headers(environ))
         return [answer["response"]]
+
+    def _http_answer(self, environ: dict[str, Any], start_response: Any, answer: Any) -> Any:
+        """Start an HTTP answer as python-engineio's ``handle_request`` ends (compressed, CORS)."""
+        if self.http_compression and len(answer["response"]) >= self.compression_threshold:
+            encodings = [
+                e.split(";")[0].strip() for e in environ.get("HTTP_ACCEPT_ENCODING", "").split(",")
+            ]
+            for encoding in encodings:
+                if encoding in self.compression_methods:
+                    answer["response"] = getattr(self, "_" + encoding)(answer["response"])
+                    answer["headers"] += [("Content-Encoding", encoding)]
+                    break
+        start_response(answer["status"], answer["headers"] + self._cors_headers(environ))
+        return [answer["response"]]
+
+    def _plain_websocket_handshake(
+        self, environ: dict[str, Any], query: str, fields: dict[str, str]
+    ) -> bool:
+        """Whether python-engineio would take this request straight to a websocket handshake.
+
+        A GET upgrading to ``websocket`` with ``transport=websocket``, ``EIO=4``,
+        no ``sid`` and no ``j`` (JSONP), each field once (python-engineio
+        compares lists of values), and an origin it accepts. Anything else is
+        left to python-engineio, which answers it as it always did.
+        """
+        if (
+            environ.get("REQUEST_METHOD") != "GET"
+            or fields.get("transport") != "websocket"
+            or fields.get("EIO") != "4"
+            or "sid" in fields
+            or "j" in fields
+            or query.count("&") + 1 != len(fields)
+            or environ.get("HTTP_UPGRADE", "").lower() != "websocket"
+        ):
+            return False
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and self.cors_allowed_origins != []:
+            allowed = self._cors_allowed_origins(environ)
+            if allowed is not None and origin not in allowed:
+                return False
+        return True
 
     def handshake_data(self, sid: str, transport: str) -> dict[str, Any]:
         """The OPEN packet's content: the timings in exact milliseconds."""

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import socket
 import struct
+import sys
 from typing import Any
 
 import gevent
@@ -34,7 +35,7 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler as _GeventWebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
-from .http_headers import read_headers
+from .http_headers import PlainHeaders, read_headers
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -286,10 +287,57 @@ def _is_engineio_text(text: str) -> bool:
     return True
 
 
-def _disable_nagle(sock: Any) -> None:
-    """Set ``TCP_NODELAY`` on an accepted TCP socket (a Unix socket has no such option)."""
-    with contextlib.suppress(OSError, AttributeError):
+def _disable_nagle(sock: Any) -> bool:
+    """Set ``TCP_NODELAY`` on a TCP socket; whether it could (a Unix socket has no such option)."""
+    try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+#: Where each server stands with ``TCP_NODELAY`` on its accepted sockets
+#: (an attribute of the server, see :func:`_nodelay_for`).
+_NODELAY_STATE = "_sockevents_nodelay"
+_NODELAY_UNSET = 0  # nothing done yet: set on the listening socket, then on this one
+_NODELAY_CHECKING = 1  # set on the listening socket: an accepted one may predate it
+_NODELAY_INHERITED = 2  # every socket accepted from now on has it from the listening socket
+_NODELAY_PER_SOCKET = 3  # the listening socket cannot carry it: set on each one
+
+
+def _nodelay_for(sock: Any, server: Any) -> None:
+    """See that the accepted ``sock`` has ``TCP_NODELAY``, with as few system calls as it takes.
+
+    On Linux an accepted socket inherits ``TCP_NODELAY`` from the listening
+    socket, when the connection is established; the accept queue is in that
+    order. So the option is set once on the listening socket, then read on
+    the sockets accepted next (and set on those established before it was)
+    until one has it: from then on every socket accepted has it, and nothing
+    is called. Elsewhere, or when the listening socket is not a TCP socket
+    of this process, it is set on each accepted socket.
+    """
+    state = getattr(server, _NODELAY_STATE, _NODELAY_UNSET)
+    if state == _NODELAY_INHERITED:
+        return
+    if state == _NODELAY_CHECKING:
+        try:
+            inherited = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        except (OSError, AttributeError):
+            return  # not a TCP socket: no Nagle to disable
+        if inherited:
+            setattr(server, _NODELAY_STATE, _NODELAY_INHERITED)
+        else:
+            _disable_nagle(sock)
+        return
+    if state == _NODELAY_UNSET:
+        listener = getattr(server, "socket", None)
+        inheriting = sys.platform == "linux" and listener is not None and _disable_nagle(listener)
+        # An attribute of gevent's server object: the one state it needs, per listener.
+        with contextlib.suppress(AttributeError):
+            setattr(
+                server, _NODELAY_STATE, _NODELAY_CHECKING if inheriting else _NODELAY_PER_SOCKET
+            )
+    _disable_nagle(sock)
 
 
 def _release(websocket: Any) -> None:
@@ -330,6 +378,16 @@ class WebSocketHandler(_GeventWebSocketHandler):
         """
         return read_headers(fp)
 
+    def _headers(self) -> Any:
+        """pywsgi's ``HTTP_*`` items of the environ; of plain headers, without formatting lines.
+
+        (:meth:`flask_sockevents.http_headers.PlainHeaders.environ_items`: the same items.)
+        """
+        headers = self.headers
+        if type(headers) is PlainHeaders:
+            return headers.environ_items()
+        return super()._headers()
+
     def handle(self) -> None:
         """Serve the connection's requests with Nagle's algorithm off, as node's server does.
 
@@ -338,8 +396,11 @@ class WebSocketHandler(_GeventWebSocketHandler):
         acknowledge the previous one, and clients delay that acknowledgement
         by up to 40 ms. The first acknowledgement after a websocket upgrade
         took that long, past a JavaScript client's ``socket.timeout(50)``.
+        The option is set on the listening socket, which accepted sockets
+        inherit, rather than on each one where the system allows
+        (:func:`_nodelay_for`).
         """
-        _disable_nagle(self.socket)
+        _nodelay_for(self.socket, self.server)
         super().handle()
 
     def upgrade_websocket(self) -> Any:

@@ -4,10 +4,10 @@ Each connection's items (:mod:`.connection_state`) go through these steps:
 
 1. :meth:`Worker._enqueue` appends the item and starts the connection's
    worker, one greenlet that exists only while the connection has items;
-   an event read from a websocket when nothing is queued is dispatched by
-   the reader itself (no greenlet to start, no switch), which reads on once
-   it is done: the order is the same, and a client whose handler runs is not
-   read meanwhile, as when its queue is full. A handler that waits for its
+   an event or a CONNECT read from a websocket when nothing is queued is
+   dispatched by the reader itself (no greenlet to start, no switch), which
+   reads on once it is done: the order is the same, and a client whose
+   handler runs is not read meanwhile, as when its queue is full. A handler that waits for its
    client's answer (:meth:`~.operations.Operations.call`) first hands the
    reading over to a new greenlet (:meth:`Worker._hand_off_reading`), as
    does a handler that blocks for longer than
@@ -60,6 +60,8 @@ logger = logging.getLogger("flask_sockevents.server")
 NOT_CONNECTED = "not connected to namespace"
 
 _ACK = sio_packet.ACK
+#: What a websocket's reader dispatches itself when nothing is queued before it.
+_INLINE_ITEMS = (EventItem, ConnectItem)
 
 
 class Worker(Admission):
@@ -72,17 +74,20 @@ class Worker(Admission):
     def _enqueue(self, connection: Connection, item: QueueItem, bounded: bool = False) -> None:
         """Queue ``item`` for the connection's worker, starting one if there is none.
 
-        An event the websocket's reader brings to an empty queue is dispatched
-        at once by the reader (:meth:`_dispatch_inline`). A CONNECT always
-        goes to a worker: the reader goes on reading while a connect handler
-        runs, so that a transport closing meanwhile is seen at once.
+        An event or a CONNECT the websocket's reader brings to an empty queue
+        is dispatched at once by the reader (:meth:`_dispatch_inline`). A
+        handler that blocks hands the reading over
+        (:data:`~.budget.HAND_OFF_AFTER`), so a transport closing meanwhile
+        is seen then: the session is closed by the greenlet reading on
+        (:meth:`~.budget.BudgetedSocket.hand_off_reading`), and a connect
+        handler that then accepts gets its client in and out at once.
 
         :param bounded: the item comes from the client (through the reader):
             when the queue is full, wait until the worker makes room.
         """
         pending = connection.pending
         if connection.worker is None:
-            if bounded and not pending and type(item) is EventItem:
+            if bounded and not pending and type(item) in _INLINE_ITEMS:
                 socket = self.eio.sockets.get(connection.eio_sid)
                 if (
                     isinstance(socket, BudgetedSocket)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import socketio
+from adversarial._raw import RawWebSocket
 from flask import Flask
 from integration._support import TIMEOUT, Clients, wait_for
 
@@ -220,6 +221,26 @@ def test_handler_registered_while_clients_are_connected_answers_their_next_event
 
 
 # -- connect and disconnect -------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
+def test_connect_answer_on_the_wire_is_the_namespace_and_the_sid_as_compact_json(
+    target: ServerUnderTest, namespace: str
+) -> None:
+    target.server.on("connect", lambda sid, environ: None, namespace=namespace)
+    port = int(target.url.rsplit(":", 1)[1])
+    ws = RawWebSocket(port)
+    try:
+        prefix = "40" if namespace == "/" else f"40{namespace},"
+        ws.send_text(prefix)
+        answer = ws.recv_text()
+    finally:
+        ws.close()
+
+    sid = answer[len(prefix) :][len('{"sid":"') : -len('"}')]
+    assert answer == prefix + '{"sid":"' + sid + '"}'
+    assert len(sid) == 20
+    assert set(sid) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def test_connect_handler_gets_sid_environ_and_auth(

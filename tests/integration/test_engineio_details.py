@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -124,6 +125,27 @@ def test_a_websocket_handshake_without_a_known_transport_is_refused_with_400(
 
     assert ws.status == 400
     ws.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["EIO=3&transport=websocket", "EIO=4&transport=websocket&EIO=4"],
+    ids=["EIO=3", "EIO-twice"],
+)
+def test_a_websocket_handshake_with_another_or_a_repeated_eio_opens_no_session(
+    make_app: AppFactory, serve: Serve, query: str
+) -> None:
+    # python-engineio compares the list of EIO values with ["4"]: a repeated
+    # field is another protocol version, whatever its values.
+    app, sockevents = make_app()
+    server = serve(app)
+
+    ws = RawWebSocket(server.port, expect_upgrade=False, query=query)
+    _, messages = ws.wait_closed()
+    ws.close()
+
+    assert messages == []
+    assert sockevents.server.eio.sockets == {}
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT"])
@@ -315,6 +337,30 @@ def test_every_accepted_socket_has_tcp_nodelay_set(
 
     assert len(nodelay_seen) >= 5
     assert all(nodelay_seen), nodelay_seen
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="accepted sockets inherit it on Linux")
+def test_tcp_nodelay_is_set_on_the_listening_socket_and_every_accepted_one_has_it(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int]] = []  # (accepted socket's, listening socket's), per connection
+
+    class ReadingHandler(GuardedWSGIServer.handler_class):  # type: ignore[misc, name-defined]
+        def handle_one_request(self) -> Any:
+            option = (socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            seen.append((self.socket.getsockopt(*option), self.server.socket.getsockopt(*option)))
+            return super().handle_one_request()
+
+    monkeypatch.setattr(GuardedWSGIServer, "handler_class", ReadingHandler)
+    app, _ = _echo_app(make_app)
+    with LiveServer(app) as server:
+        for _ in range(6):  # one after the other: the first, then those inheriting it
+            ws = RawWebSocket(server.port)
+            ws.connect()
+            ws.close()
+
+    assert len(seen) == 6
+    assert all(accepted and listening for accepted, listening in seen), seen
 
 
 @pytest.mark.parametrize(

@@ -291,6 +291,37 @@ def test_a_client_gone_while_its_connect_handler_ran_is_disconnected_once_it_is_
     assert not sockevents.server.manager.is_connected(connected.sid, "/")
 
 
+def test_a_client_gone_while_its_event_handler_blocks_is_closed_at_once_and_left_after_it(
+    make_app: AppFactory, serve: Serve, bus_log: BusLog
+) -> None:
+    app, sockevents = make_app(ping_interval=25)
+    sockevents.listen("*", namespace="*")(bus_log)
+    entered, release = threading.Event(), threading.Event()
+
+    @sockevents.on("slow")
+    def slow() -> None:
+        entered.set()
+        while not release.is_set():
+            gevent.sleep(0.01)  # blocks: the reading goes on in another greenlet
+
+    server = serve(app)
+    ws = RawWebSocket(server.port)
+    sid = ws.connect()
+    ws.send_text('42["slow"]')
+    assert entered.wait(TIMEOUT)
+    ws.close()
+
+    # The session is closed while the handler still runs, not once it returns.
+    wait_for(lambda: sockevents.server is not None and not sockevents.server.eio.sockets)
+    assert not bus_log.disconnects(sid)
+    release.set()
+
+    [disconnected] = wait_for(lambda: bus_log.disconnects(sid))
+    [event] = [e for e in bus_log.events if e.name == "slow"]
+    assert bus_log.events.index(event) < bus_log.events.index(disconnected)
+    assert disconnected.args == (SockEvents.reason.TRANSPORT_CLOSE,)
+
+
 # -- compared with Flask-SocketIO (python-socketio's server) --------------------------
 
 #: What a raw client reads after CONNECT ("40"), for each (import, always_connect).

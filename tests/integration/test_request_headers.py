@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 import pytest
-from gevent.pywsgi import headers_factory
+from gevent.pywsgi import WSGIHandler, headers_factory
 
 from flask_sockevents.http_headers import read_headers
 from flask_sockevents.websocket import WebSocketHandler
@@ -23,6 +23,8 @@ HEADER_BLOCKS = {
     "blanks around values": b"Host:  a  \r\nX-Tab:\tb\t\r\nX-Empty:\r\n\r\n",
     "bare newlines": b"Host: a\nX: b\n\n",
     "a repeated header": b"Content-Length: 5\r\ncontent-length: 6\r\n\r\n",
+    "a name with an underscore": b"X_Forwarded_For: a\r\nHost: b\r\n\r\n",
+    "a content type": b"Content-Type: text/plain\r\nHost: a\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n",
     "a folded line": b"X-Folded: a\r\n  b\r\nHost: c\r\n\r\n",
     "a line without a colon": b"Host: a\r\nnot a header\r\nX: b\r\n\r\n",
     "an empty name": b": a\r\nHost: b\r\n\r\n",
@@ -71,3 +73,33 @@ def test_the_websocket_handler_reads_headers_with_read_headers() -> None:
 
     assert headers.get("upgrade") == "websocket"
     assert _observed(headers) == _observed(headers_factory(io.BytesIO(block)))
+
+
+def _environ_items(handler_class: type[Any], message: Any) -> list[tuple[str, str]]:
+    """The ``HTTP_*`` items ``handler_class`` puts in the environ for ``message``."""
+    handler = object.__new__(handler_class)
+    handler.headers = message
+    return list(handler._headers())
+
+
+@pytest.mark.parametrize("block", list(HEADER_BLOCKS.values()), ids=list(HEADER_BLOCKS))
+def test_headers_answer_by_name_and_make_the_environ_as_pywsgis_do(block: bytes) -> None:
+    ours, pywsgis = read_headers(io.BytesIO(block)), headers_factory(io.BytesIO(block))
+    names = {name for name, _ in pywsgis._headers} | {"Content-Length", "Connection", "Absent"}
+
+    for name in names:
+        for spelling in (name, name.lower(), name.upper()):
+            assert ours.get(spelling, "none") == pywsgis.get(spelling, "none")
+    assert _environ_items(WebSocketHandler, ours) == _environ_items(WSGIHandler, pywsgis)
+
+
+def test_a_header_deleted_is_gone_from_the_answers_by_name_as_from_pywsgis() -> None:
+    block = HEADER_BLOCKS["a repeated header"]
+    ours, pywsgis = read_headers(io.BytesIO(block)), headers_factory(io.BytesIO(block))
+    assert ours.get("content-length") == pywsgis.get("content-length") == "5"
+
+    del ours["content-length"]  # as pywsgi does for a chunked body
+    del pywsgis["content-length"]
+
+    assert ours.get("content-length") is pywsgis.get("content-length") is None
+    assert _environ_items(WebSocketHandler, ours) == _environ_items(WSGIHandler, pywsgis)
