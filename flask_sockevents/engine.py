@@ -25,7 +25,13 @@ what a client can observe where it differs from node's ``engine.io`` server
    client stopped polling, another on the websocket when no poll was pending,
    and one more for an UPGRADE packet);
 6. the server's :meth:`~EngineIOServer.disconnect` of one client never waits
-   for that client.
+   for that client;
+7. a long-polling GET is answered with at most :data:`MAX_PACKETS_PER_POLL`
+   (16) packets, the others on the next GETs, in order: python-engineio's
+   client refuses a payload of more (``Too many packets in payload``) and
+   drops the connection, the server never told, and python-engineio's server
+   answered with every packet queued (more than 16 whenever a burst is
+   queued between two polls).
 
 Its handshake (``_handle_connect``) is python-engineio's with the socket class
 and the advertised timings replaced: python-engineio creates its socket there
@@ -65,6 +71,11 @@ _NOOP = eio_packet.NOOP
 
 #: Seconds between two checks for a poll to end during an upgrade (node's value).
 UPGRADE_CHECK_INTERVAL = 0.1
+
+#: Packets in one answer to a long-polling GET, at most: python-engineio's
+#: client (``engineio.payload.Payload.max_decode_packets``, 16) refuses a
+#: payload of more and drops the connection.
+MAX_PACKETS_PER_POLL = 16
 
 
 def _nothing() -> None:
@@ -366,9 +377,42 @@ class EngineIOSocket(_Socket):
                     return kept
         self.polls_waiting += 1
         try:
-            return super().poll()
+            return self._poll_payload()
         finally:
             self.polls_waiting -= 1
+
+    def _poll_payload(self) -> list[Any]:
+        """python-engineio's poll, taking at most :data:`MAX_PACKETS_PER_POLL` packets.
+
+        The first packet is waited for (up to ``ping_interval + ping_timeout``);
+        those queued behind it are taken without waiting, up to the bound:
+        the rest stay queued, in order, for the client's next GET, which it
+        sends as soon as it has this answer. ``None`` (the end of the session)
+        ends the answer and stays queued, as python-engineio leaves it.
+
+        :raises engineio.exceptions.QueueEmpty: nothing came in time.
+        """
+        queue = self.queue
+        try:
+            first = queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)
+        except gevent.queue.Empty:
+            raise eio_exceptions.QueueEmpty() from None
+        queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while len(packets) < MAX_PACKETS_PER_POLL:
+            try:
+                pkt = queue.get(block=False)
+            except gevent.queue.Empty:
+                break
+            if pkt is None:
+                queue.put_front(None)  # put back before it is done: a join sees no gap
+                queue.task_done()
+                break
+            queue.task_done()
+            packets.append(pkt)
+        return packets
 
     def _end_polls_while_upgrading(self) -> None:
         """End a poll pending during the upgrade with a NOOP, checking every 100 ms as node.

@@ -117,11 +117,14 @@ class Outbox:
         """Queue ``item`` ahead of every other (what was taken and not written), quietly.
 
         ``on_put`` is not called: whoever puts an item back decides who writes it.
+        A get waiting meanwhile takes it, as it would an item put.
         """
         if self._items is None:
             self._items = deque()
         self._items.appendleft(item)
         self._unfinished += 1
+        if self._ready is not None:
+            self._ready.set()
 
     def qsize(self) -> int:
         """Items waiting."""

@@ -18,16 +18,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import flask
 import pytest
 import requests
 from adversarial._raw import ENGINEIO_PATH, Closed, RawPolling, RawWebSocket
+from engineio import payload
 
 from flask_sockevents import EventKind, SockEvents
 from flask_sockevents.connections import GuardedWSGIServer
 from flask_sockevents.testing import LiveServer
 
 from ._node import run_node_client
-from ._support import TIMEOUT, AppFactory, BusLog, Serve, wait_for
+from ._support import TIMEOUT, AppFactory, BusLog, Clients, Serve, wait_for
 
 #: Seconds a deadline on the server may be late on a busy machine (greenlet scheduling).
 SCHEDULING_ALLOWANCE = 0.25
@@ -204,6 +206,63 @@ def test_a_close_packet_posted_while_a_get_is_pending_ends_that_get_with_a_noop(
     [answer] = answers
     assert (answer.status_code, answer.text) == (200, "6")
     assert requests.get(session.endpoint, timeout=TIMEOUT).status_code == 400
+
+
+# -- the answer to a poll -----------------------------------------------------------
+
+#: Events queued for a long-polling session before its next GET: more than the
+#: 16 packets python-engineio's client decodes from one payload.
+BURST = 40
+
+
+def test_a_poll_answers_no_more_packets_than_python_engineio_decodes_and_the_next_polls_the_rest(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    """python-engineio's client refuses a payload of over 16 packets and drops the connection."""
+    app, sockevents = make_app(ping_interval=25)
+    server = serve(app)
+    session = RawPolling(server.url)
+    assert session.eio_sid is not None
+    session.connect()
+    queue = _engineio_socket(sockevents, session.eio_sid).queue
+
+    for n in range(BURST):
+        sockevents.emit("news", n)
+    wait_for(lambda: queue.qsize() == BURST)
+
+    received: list[Any] = []
+    while len(received) < BURST:
+        answer = requests.get(session.endpoint, timeout=TIMEOUT)
+        assert answer.status_code == 200
+        packets = payload.Payload(encoded_payload=answer.text).packets  # the client's decoder
+        assert packets
+        received += [json.loads(pkt.data[1:]) for pkt in packets]
+    assert received == [["news", n] for n in range(BURST)]
+    assert queue.qsize() == 0
+
+
+def test_a_python_socketio_client_receives_a_burst_emitted_in_one_handler_in_full(
+    make_app: AppFactory, serve: Serve, clients: Clients
+) -> None:
+    """Over polling, the burst is queued before the pending GET runs: more than one payload."""
+    app, sockevents = make_app(ping_interval=25)
+
+    @sockevents.on("burst")
+    def burst() -> None:
+        for n in range(BURST):
+            sockevents.emit("news", n, to=flask.request.sid)  # type: ignore[attr-defined]
+
+    server = serve(app)
+    client = clients.new()
+    news: list[int] = []
+    client.on("news", news.append)
+    clients.connect(server.url, client)
+
+    client.emit("burst")
+
+    wait_for(lambda: len(news) == BURST or not client.connected)
+    assert client.connected
+    assert news == list(range(BURST))
 
 
 # -- the upgrade --------------------------------------------------------------------

@@ -61,3 +61,14 @@ def test_an_item_put_back_comes_out_first_unannounced_and_counts_as_unfinished()
     assert not outbox.join(timeout=0.01)  # one of the two is not done yet
     outbox.task_done()
     assert outbox.join(timeout=0.01)
+
+
+def test_a_waiting_get_takes_an_item_put_back_meanwhile() -> None:
+    outbox = Outbox(lambda: None)
+    getter = gevent.spawn(outbox.get)  # waits for as long as it takes
+    gevent.sleep(0.01)
+    outbox.put_front(b"put back")
+    try:
+        assert getter.get(timeout=5) == b"put back"
+    finally:
+        getter.kill()
