@@ -26,7 +26,7 @@ what a client can observe where it differs from node's ``engine.io`` server
    and one more for an UPGRADE packet);
 6. the server's :meth:`~EngineIOServer.disconnect` of one client never waits
    for that client;
-7. a long-polling GET is answered with at most :data:`MAX_PACKETS_PER_POLL`
+7. a long-polling GET is answered with at most ``MAX_PACKETS_PER_POLL``
    (16) packets, the others on the next GETs, in order: python-engineio's
    client refuses a payload of more (``Too many packets in payload``) and
    drops the connection, the server never told, and python-engineio's server
@@ -382,7 +382,7 @@ class EngineIOSocket(_Socket):
             self.polls_waiting -= 1
 
     def _poll_payload(self) -> list[Any]:
-        """python-engineio's poll, taking at most :data:`MAX_PACKETS_PER_POLL` packets.
+        """python-engineio's poll, taking at most ``MAX_PACKETS_PER_POLL`` packets.
 
         The first packet is waited for (up to ``ping_interval + ping_timeout``);
         those queued behind it are taken without waiting, up to the bound:
