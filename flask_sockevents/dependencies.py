@@ -230,6 +230,12 @@ CONTRACTS: tuple[Contract, ...] = (
     _c(_EIO, "engineio.async_drivers.gevent", "_sock", "attribute", None,
        "outbox.direct_socket, engine.EngineIOSocket.send",
        "gevent-websocket's WebSocket under python-engineio's wrapper (and whether it is closed)"),
+    _c("gevent", "geventwebsocket.handler.WebSocketHandler", "_headers", "override", "self",
+       "websocket.WebSocketHandler._headers",
+       "the request's HTTP_* environ items, of plain headers built without formatting lines"),
+    _c("gevent", "geventwebsocket.handler.WebSocketHandler", "_sendall", "attribute", None,
+       "websocket.WebSocketHandler.write",
+       "the 101 answer held to go out with the first frame (pywsgi writes through it)"),
     # gevent
     _c("gevent", "gevent._socket3.socket", "_sock", "attribute", None,
        "outbox.write_now", "the non-blocking OS socket, written to without waiting"),
