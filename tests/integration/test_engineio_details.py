@@ -129,6 +129,25 @@ def test_a_websocket_handshake_without_a_known_transport_is_refused_with_400(
     ws.close()
 
 
+def test_a_handshake_its_engineio_connect_handler_refuses_opens_no_session_on_either_transport(
+    make_app: AppFactory, serve: Serve
+) -> None:
+    # python-engineio's way to refuse a session: its connect handler returns False.
+    app, sockevents = make_app()
+    assert sockevents.server is not None
+    sockevents.server.eio.handlers["connect"] = lambda sid, environ: False
+    server = serve(app)
+
+    polling = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=TIMEOUT)
+    ws = RawWebSocket(server.port, expect_upgrade=False)
+    _, messages = ws.wait_closed()  # upgraded before the app runs, then closed unopened
+    ws.close()
+
+    assert polling.status_code == 401
+    assert messages == []
+    assert sockevents.server.eio.sockets == {}
+
+
 @pytest.mark.parametrize(
     "query",
     ["EIO=3&transport=websocket", "EIO=4&transport=websocket&EIO=4"],
