@@ -39,8 +39,14 @@ QUIET = "/quiet"
 class Listened:
     """An arena whose bus feeds an audit file, a log file and the monitor."""
 
-    def __init__(self, game: Arena, audit: AuditLog, audit_path: Path, log_path: Path) -> None:
+    def __init__(
+        self, game: Arena, audit: AuditLog, audit_path: Path, log_path: Path,
+        seen_last: list[Event],
+    ) -> None:  # fmt: skip
         self.game = game
+        #: Every event, as the listener registered after the audit log and the
+        #: logging listener saw it: an event here is in both files already.
+        self.seen_last = seen_last
         self.audit = audit
         self.audit_path = audit_path
         self.log_path = log_path
@@ -76,11 +82,14 @@ def listened(arena: Any, tmp_path: Path) -> Iterator[Listened]:
     handler = logging.FileHandler(log_path, encoding="utf-8")
     logger.addHandler(handler)
     audit = AuditLog(audit_path)
+    seen_last: list[Event] = []
 
     def setup(sockevents: SockEvents) -> None:
         audit.init_app(sockevents)
         LoggingListener(sockevents, logger=logger)
         Monitor(sockevents)
+        # Listeners run in the order they were registered, in the server's thread.
+        sockevents.listen("*", namespace="*")(seen_last.append)
         sockevents.on("declared", namespace=QUIET)(lambda: None)  # no catch-all there
 
         @sockevents.on("login")
@@ -88,7 +97,7 @@ def listened(arena: Any, tmp_path: Path) -> Iterator[Listened]:
             raise ValueError(f"bad password {credentials['password']!r}")
 
     game = arena(setup, max_message_size=2_000_000)
-    yield Listened(game, audit, audit_path, log_path)
+    yield Listened(game, audit, audit_path, log_path, seen_last)
     game.close()
     game.live.stop()  # before the audit log closes, so every record finds it open
     audit.close()
@@ -99,8 +108,8 @@ def listened(arena: Any, tmp_path: Path) -> Iterator[Listened]:
 def attack_then_settle(listened: Listened, attacker: Attacker, attack: Any, finished: int) -> None:
     """Run ``attack`` while probing, until the bus has finished ``finished`` packets of it."""
 
-    def sent() -> int:
-        return sum(1 for e in list(listened.game.events) if e.transport == attacker.eio_sid)
+    def sent() -> int:  # counted once the audit log and the logging listener have it
+        return sum(1 for e in list(listened.seen_last) if e.transport == attacker.eio_sid)
 
     before = sent()
 
@@ -116,7 +125,8 @@ def gone(listened: Listened, attacker: Attacker, before: int) -> None:
     attacker.leave()
     wait_for(lambda: listened.game.connections() == 1, message="the attacker is still known")
     listened.game.probe()
-    listened.game.events.clear()  # the test's own record of every event, megabytes included
+    listened.game.events.clear()  # the test's own records of every event, megabytes included
+    listened.seen_last.clear()
     after = settled_resident_bytes()
     assert after <= before * 1.10, f"RSS {before / 2**20:.1f} MB -> {after / 2**20:.1f} MB"
 
