@@ -231,11 +231,7 @@ class EventContext:
         attributes["event"] = {"message": event.name, "args": event.args}
         attributes["sockevent"] = event
         attributes["recovered"] = event.recovered
-        session = None
-        if self.manage_session:
-            session = environ.get(_SESSION_KEY)
-            if session is None:
-                session = self._connection_session(environ, request)
+        session = self._connection_session(environ, request) if self.manage_session else None
         context = _EventRequestContext(self.app, None, request, session)
         if session is not None and not self._observed():
             self._bind(context)

@@ -312,12 +312,13 @@ class EngineIOSocket(_Socket):
                         ws.close()
                         return
                     if type(item) is bytes:
-                        _send_all(direct, first + item if first else item)
-                        first = b""
+                        frame = item
                     elif item.packet_type != _NOOP:
                         frame = packet_frame(item)
-                        _send_all(direct, first + frame if first else frame)
-                        first = b""
+                    else:
+                        continue  # a NOOP only ends a poll; there is none on a websocket
+                    _send_all(direct, first + frame if first else frame)
+                    first = b""
                 except Exception:
                     self._stop_writing()
                     ws.close()
